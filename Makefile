@@ -1,0 +1,59 @@
+# kiln: the two commands that do all set-up on a fresh Debian machine are
+#   make run    install what is missing, build, fetch the default model, run it
+#   make test   install what is missing, build (ASan/UBSan), run every test
+.PHONY: setup models build dev test run cuda fuzz fuzz-smoke format format-check clean
+
+JOBS ?= $(shell nproc)
+DEFAULT_MODEL := models/SmolLM2-135M-Instruct.Q4_1.gguf
+PROMPT ?= Write a haiku about a kiln.
+FUZZ_SECONDS ?= 30
+
+setup:
+	@bash scripts/setup.sh
+
+models: setup
+	@bash scripts/fetch-models.sh
+
+# Optimized CPU build; the binary is always at build/kiln.
+build: setup
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	@ln -sf release/kiln build/kiln
+
+# Debug + ASan/UBSan build with the tests.
+dev: setup
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+run: build models
+	build/kiln run -m $(DEFAULT_MODEL) -p "$(PROMPT)" -n 128
+
+test: dev models format-check
+	ctest --preset dev
+	@if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then \
+	  $(MAKE) --no-print-directory cuda; else echo "test: no nvcc here, CUDA compile check skipped"; fi
+	$(MAKE) --no-print-directory fuzz-smoke
+
+# CUDA backend and kernel benchmark (compiles here; runs on the device machine).
+cuda: setup
+	cmake --preset cuda >/dev/null
+	cmake --build --preset cuda -j $(JOBS)
+
+fuzz: setup
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+
+# A short, fixed-length fuzz run of the GGUF reader (CI); longer: make fuzz-smoke FUZZ_SECONDS=600
+fuzz-smoke: fuzz
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	  build/fuzz/corpus fuzz/seeds
+
+format:
+	@git ls-files '*.h' '*.cpp' '*.cu' '*.cuh' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.h' '*.cpp' '*.cu' '*.cuh' | xargs -r clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

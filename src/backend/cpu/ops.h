@@ -1,0 +1,75 @@
+// CPU ops of the forward pass other than matmul (matmul.h): RMSNorm, RoPE,
+// softmax, attention, activations, elementwise. Plain scalar C++ that follows
+// ggml's CPU arithmetic (float32, with the few double accumulations ggml uses)
+// so results match llama.cpp's f32 path to float rounding
+// (../shared/docs/model-architectures.md §3).
+//
+// Buffers are float32, row-major, shapes in the comments; `n` counts floats.
+// In-place use is allowed where a comment says so. Preconditions are checked
+// by the caller at load time (shapes come from a validated ModelConfig).
+// Thread-safety: pure functions of their arguments.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln::cpu {
+
+// y = x / sqrt(mean(x^2) + eps) * w; sum of squares in double (ggml). w may be
+// nullptr (no weight). y may alias x. x, y: [n]; w: [n].
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+
+enum class RopeMode : int {
+  kNorm = 0,  // pairs (x[2k], x[2k+1])          llama
+  kNeox = 2,  // pairs (x[k], x[k + n_rot/2])     qwen2, qwen3, gemma3, phi3
+};
+
+struct RopeParams {
+  RopeMode mode = RopeMode::kNorm;
+  int64_t n_rot = 0;  // even, <= head_dim; elements past n_rot are unchanged
+  float freq_base = 10000.f;
+  float freq_scale = 1.f;               // linear scaling: 1 / factor
+  float attn_factor = 1.f;              // multiplies cos and sin
+  const float* freq_factors = nullptr;  // [n_rot/2] divisors of theta (llama3, longrope), or null
+};
+
+// Rotates, in place, the first n_rot elements of each of n_heads head vectors
+// for position `pos`, computing theta by repeated float multiplication as ggml
+// does. x: [n_heads][head_dim].
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const RopeParams& p);
+
+// In place: x = exp(x - max) / sum. x: [n]. Entries equal to -INFINITY become 0.
+void softmax(float* x, int64_t n);
+
+// In place: x = cap * tanh(x / cap). x: [n]; cap > 0.
+void softcap(float* x, int64_t n, float cap);
+
+// out = silu(gate) * up, silu(a) = a / (1 + exp(-a)). All [n]; out may alias gate.
+void swiglu(const float* gate, const float* up, float* out, int64_t n);
+// out = gelu_tanh(gate) * up, gelu_tanh(a) = 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))).
+void geglu_tanh(const float* gate, const float* up, float* out, int64_t n);
+float silu(float a);
+float gelu_tanh(float a);
+
+// Elementwise, all [n]; y may alias a or b.
+void add(const float* a, const float* b, float* y, int64_t n);  // y = a + b
+void mul(const float* a, const float* b, float* y, int64_t n);  // y = a * b
+void scale(float* x, int64_t n, float s);                       // x *= s
+
+struct AttentionParams {
+  int64_t n_head = 0;     // query heads
+  int64_t n_head_kv = 0;  // key/value heads; query head h uses kv head h / (n_head / n_head_kv)
+  int64_t head_dim = 0;
+  float scale = 1.f;    // scores = scale * q.k
+  float softcap = 0.f;  // 0 = off, else scores = softcap * tanh(scores / softcap)
+};
+
+// Attention of one query over keys [key_begin, key_end) (the causal and
+// sliding-window mask expressed as a range; all other keys are masked).
+// q: [n_head][head_dim]; k, v: [n_keys][n_head_kv * head_dim] (rows indexed by
+// key position, at least key_end rows); out: [n_head][head_dim];
+// scores: scratch of at least key_end - key_begin floats.
+// Precondition: key_begin < key_end.
+void attention(const float* q, const float* k, const float* v, int64_t key_begin, int64_t key_end,
+               const AttentionParams& p, float* out, float* scores);
+
+}  // namespace kiln::cpu

@@ -25,8 +25,19 @@ namespace kiln::gguf {
 
 // Metadata value type ids (§3). The id equals the index in Value::Variant.
 enum class ValueType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
-  BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
 std::string_view value_type_name(ValueType type);  // "u32", "string", "array", ...
 
@@ -49,16 +60,22 @@ struct KeyValue {
 };
 
 inline constexpr int kMaxDims = 4;
-inline constexpr size_t kMaxTensorName = 63;   // bytes, excluding NUL (GGML_MAX_NAME - 1)
+inline constexpr size_t kMaxTensorName = 63;  // bytes, excluding NUL (GGML_MAX_NAME - 1)
 inline constexpr int kMaxArrayNesting = 8;
 inline constexpr uint32_t kDefaultAlignment = 32;
+inline constexpr uint32_t kMaxAlignment = 1u << 20;       // so align_up cannot overflow
+inline constexpr uint64_t kMaxStringLength = 1ull << 30;  // bytes (llama.cpp's cap)
+inline constexpr uint64_t kMaxArrayCount = 1ull << 30;    // elements per array (llama.cpp's cap)
+// Total metadata values (array elements included) one file may hold: bounds the
+// memory a small file can make the parser allocate (about 40 bytes per value).
+inline constexpr uint64_t kMaxMetadataValues = 1ull << 25;
 
 struct TensorInfo {
   std::string name;
-  int n_dims = 0;                        // 1..4 as stored
+  int n_dims = 0;                                // 1..4 as stored
   std::array<int64_t, kMaxDims> ne{1, 1, 1, 1};  // ne[0] innermost; absent dims are 1
   GgmlType type = GgmlType::F32;
-  uint64_t offset = 0;                   // relative to data_offset()
+  uint64_t offset = 0;  // relative to data_offset()
   uint64_t n_bytes = 0;
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
@@ -76,7 +93,7 @@ class GgufFile {
   uint64_t file_size() const { return bytes_.size(); }
 
   const std::vector<KeyValue>& metadata() const { return kvs_; }  // file order
-  const Value* find(std::string_view key) const;                 // nullptr if absent
+  const Value* find(std::string_view key) const;                  // nullptr if absent
   bool has(std::string_view key) const { return find(key) != nullptr; }
 
   // Typed getters require the exact stored type. Errors read
@@ -94,7 +111,7 @@ class GgufFile {
   Result<std::vector<int32_t>> get_i32_array(std::string_view key) const;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // file order
-  const TensorInfo* find_tensor(std::string_view name) const;         // nullptr if absent
+  const TensorInfo* find_tensor(std::string_view name) const;          // nullptr if absent
   // The tensor's bytes inside the file (validated in range at parse time).
   std::span<const uint8_t> tensor_data(const TensorInfo& info) const;
 

@@ -42,9 +42,10 @@ KILN_HD uint16_t f32_to_fp16(float f) {
   uint32_t x = f32_to_bits(f);
   uint32_t sign = (x >> 16) & 0x8000;
   uint32_t abs = x & 0x7FFFFFFFu;
-  if (abs > 0x7F800000u) return static_cast<uint16_t>(sign | 0x7E00 | ((abs >> 13) & 0x3FF));  // NaN
-  if (abs >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00);  // overflow -> inf
-  if (abs < 0x38800000u) {  // subnormal or zero in half
+  if (abs > 0x7F800000u)
+    return static_cast<uint16_t>(sign | 0x7E00 | ((abs >> 13) & 0x3FF));  // NaN
+  if (abs >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00);    // overflow -> inf
+  if (abs < 0x38800000u) {                                      // subnormal or zero in half
     if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // < 2^-25 rounds to 0
     uint32_t exp = abs >> 23;
     uint32_t mant = (abs & 0x7FFFFF) | 0x800000;

@@ -1,0 +1,412 @@
+// Per-type weight decoding for the CUDA kernels (device code).
+//
+// A "unit" is the piece of one weight row that one lane loads at once:
+// Dec<T>::kUnit consecutive elements (32, 64 or 128), fetched by Dec<T>::load
+// with 16-byte loads from the planar layout (layout.h). decode(raw, s, ...)
+// turns sub-chunk s (elements 32s..32s+31 of the unit) into integers-as-float
+// q[32] and two groups of 16 with w[e] = q[e] * sc[e/16] + mn[e/16], exactly
+// the reference dequantizer's value up to float rounding.
+//
+// Bytes become floats with the 2^23 trick (a byte b placed in the mantissa of
+// 2^23 is the float 2^23 + b; one FADD removes 2^23 and the type's offset),
+// so no int->float conversions (quarter rate on Hopper) are needed.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "backend/cuda/kernels.h"
+
+namespace kiln::cuda {
+
+namespace dec {
+
+__device__ __forceinline__ uint4 ld16(const uint8_t* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint32_t ld4(const uint8_t* p) {
+  return __ldg(reinterpret_cast<const uint32_t*>(p));
+}
+__device__ __forceinline__ uint32_t ld2(const uint8_t* p) {
+  return __ldg(reinterpret_cast<const uint16_t*>(p));
+}
+__device__ __forceinline__ float h2f(uint32_t bits) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(bits & 0xFFFF)));
+}
+// Byte k of w as the float 2^23 + byte.
+__device__ __forceinline__ float magic(uint32_t w, int k) {
+  return __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7650u | static_cast<uint32_t>(k)));
+}
+// Four bytes of w (each < 256) minus `off`, as floats.
+__device__ __forceinline__ void bytes4(uint32_t w, float off, float* out) {
+  const float bias = 8388608.0f + off;
+#pragma unroll
+  for (int k = 0; k < 4; ++k) out[k] = magic(w, k) - bias;
+}
+__device__ __forceinline__ uint32_t word(const uint4& v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
+__device__ __forceinline__ uint32_t byte_of(uint32_t w, int i) { return (w >> (8 * i)) & 0xFF; }
+// 4 bits t (bits 0..3) -> bit 4 of bytes 0..3.
+__device__ __forceinline__ uint32_t spread4(uint32_t t) {
+  return ((t * 0x00204081u) & 0x01010101u) << 4;
+}
+// Q4_K / Q5_K 6-bit scale and min of sub-block idx (0..7); meta = d, dmin, scales[12].
+__device__ __forceinline__ void scale_min_k4(int idx, const uint4& meta, float* sc, float* mn) {
+  const int i = idx & 3;
+  const uint32_t y = byte_of(meta.y, i), z = byte_of(meta.z, i), w = byte_of(meta.w, i);
+  const uint32_t s_lo = y & 63, m_lo = z & 63;
+  const uint32_t s_hi = (w & 0xF) | ((y >> 6) << 4), m_hi = (w >> 4) | ((z >> 6) << 4);
+  const float d = h2f(meta.x), dmin = h2f(meta.x >> 16);
+  *sc = d * static_cast<float>(idx < 4 ? s_lo : s_hi);
+  *mn = -dmin * static_cast<float>(idx < 4 ? m_lo : m_hi);
+}
+
+}  // namespace dec
+
+template <GgmlType T>
+struct Dec;
+
+template <>
+struct Dec<GgmlType::F16> {
+  static constexpr int kUnit = 32, kSubs = 1;
+  static constexpr bool kScaled = false, kMin = false;
+  struct Raw {
+    uint4 v[4];
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const uint8_t* p = w.p[0] + (row * w.nblocks + u) * 64;
+    return {{dec::ld16(p), dec::ld16(p + 16), dec::ld16(p + 32), dec::ld16(p + 48)}};
+  }
+  __device__ static void decode(const Raw& r, int, float* q, float*, float*) {
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&wd));
+      q[2 * i] = f.x;
+      q[2 * i + 1] = f.y;
+    }
+  }
+};
+
+template <>
+struct Dec<GgmlType::BF16> : Dec<GgmlType::F16> {
+  __device__ static void decode(const Raw& r, int, float* q, float*, float*) {
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      q[2 * i] = __uint_as_float(wd << 16);
+      q[2 * i + 1] = __uint_as_float(wd & 0xFFFF0000u);
+    }
+  }
+};
+
+template <>
+struct Dec<GgmlType::Q8_0> {
+  static constexpr int kUnit = 32, kSubs = 1;
+  static constexpr bool kScaled = true, kMin = false;
+  struct Raw {
+    uint4 v[2];
+    uint32_t d;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t b = row * w.nblocks + u;
+    const uint8_t* p = w.p[0] + b * 32;
+    return {{dec::ld16(p), dec::ld16(p + 16)}, dec::ld2(w.p[1] + b * 2)};
+  }
+  __device__ static void decode(const Raw& r, int, float* q, float* sc, float*) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      dec::bytes4(dec::word(r.v[i / 4], i % 4) ^ 0x80808080u, 128.f, q + 4 * i);
+    sc[0] = sc[1] = dec::h2f(r.d);
+  }
+};
+
+// Q4_0 / Q4_1: byte j holds element j (low nibble) and j + 16 (high nibble).
+template <>
+struct Dec<GgmlType::Q4_0> {
+  static constexpr int kUnit = 32, kSubs = 1;
+  static constexpr bool kScaled = true, kMin = false;
+  struct Raw {
+    uint4 v;
+    uint32_t d;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t b = row * w.nblocks + u;
+    return {dec::ld16(w.p[0] + b * 16), dec::ld2(w.p[1] + b * 2)};
+  }
+  __device__ static void nibbles(const uint4& v, float off, float* q) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t wd = dec::word(v, i);
+      dec::bytes4(wd & 0x0F0F0F0Fu, off, q + 4 * i);
+      dec::bytes4((wd >> 4) & 0x0F0F0F0Fu, off, q + 16 + 4 * i);
+    }
+  }
+  __device__ static void decode(const Raw& r, int, float* q, float* sc, float*) {
+    nibbles(r.v, 8.f, q);
+    sc[0] = sc[1] = dec::h2f(r.d);
+  }
+};
+
+template <>
+struct Dec<GgmlType::Q4_1> {
+  static constexpr int kUnit = 32, kSubs = 1;
+  static constexpr bool kScaled = true, kMin = true;
+  struct Raw {
+    uint4 v;
+    uint32_t dm;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t b = row * w.nblocks + u;
+    return {dec::ld16(w.p[0] + b * 16), dec::ld4(w.p[1] + b * 4)};
+  }
+  __device__ static void decode(const Raw& r, int, float* q, float* sc, float* mn) {
+    Dec<GgmlType::Q4_0>::nibbles(r.v, 0.f, q);
+    sc[0] = sc[1] = dec::h2f(r.dm);
+    mn[0] = mn[1] = dec::h2f(r.dm >> 16);
+  }
+};
+
+// Q5_0 / Q5_1: bit j of qh is the 5th bit of element j.
+template <>
+struct Dec<GgmlType::Q5_0> {
+  static constexpr int kUnit = 32, kSubs = 1;
+  static constexpr bool kScaled = true, kMin = false;
+  struct Raw {
+    uint4 v;
+    uint32_t qh, d;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t b = row * w.nblocks + u;
+    return {dec::ld16(w.p[0] + b * 16), dec::ld4(w.p[1] + b * 4), dec::ld2(w.p[2] + b * 2)};
+  }
+  __device__ static void nibbles5(const uint4& v, uint32_t qh, float off, float* q) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t wd = dec::word(v, i);
+      const uint32_t lo = (wd & 0x0F0F0F0Fu) | dec::spread4((qh >> (4 * i)) & 0xF);
+      const uint32_t hi = ((wd >> 4) & 0x0F0F0F0Fu) | dec::spread4((qh >> (16 + 4 * i)) & 0xF);
+      dec::bytes4(lo, off, q + 4 * i);
+      dec::bytes4(hi, off, q + 16 + 4 * i);
+    }
+  }
+  __device__ static void decode(const Raw& r, int, float* q, float* sc, float*) {
+    nibbles5(r.v, r.qh, 16.f, q);
+    sc[0] = sc[1] = dec::h2f(r.d);
+  }
+};
+
+template <>
+struct Dec<GgmlType::Q5_1> {
+  static constexpr int kUnit = 32, kSubs = 1;
+  static constexpr bool kScaled = true, kMin = true;
+  struct Raw {
+    uint4 v;
+    uint32_t qh, dm;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t b = row * w.nblocks + u;
+    return {dec::ld16(w.p[0] + b * 16), dec::ld4(w.p[1] + b * 4), dec::ld4(w.p[2] + b * 4)};
+  }
+  __device__ static void decode(const Raw& r, int, float* q, float* sc, float* mn) {
+    Dec<GgmlType::Q5_0>::nibbles5(r.v, r.qh, 0.f, q);
+    sc[0] = sc[1] = dec::h2f(r.dm);
+    mn[0] = mn[1] = dec::h2f(r.dm >> 16);
+  }
+};
+
+// Q4_K: unit = 64 elements = 32 qs bytes of group j (u % 4) of super-block u / 4;
+// sub-chunk 0 = low nibbles (sub-block 2j), 1 = high nibbles (2j + 1).
+template <>
+struct Dec<GgmlType::Q4_K> {
+  static constexpr int kUnit = 64, kSubs = 2;
+  static constexpr bool kScaled = true, kMin = true;
+  struct Raw {
+    uint4 v[2];
+    uint4 meta;
+    int j;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t sb = row * w.nblocks + u / 4;
+    const uint8_t* p = w.p[0] + sb * 128 + (u % 4) * 32;
+    return {
+        {dec::ld16(p), dec::ld16(p + 16)}, dec::ld16(w.p[1] + sb * 16), static_cast<int>(u % 4)};
+  }
+  __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      dec::bytes4(s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu), 0.f, q + 4 * i);
+    }
+    dec::scale_min_k4(2 * r.j + s, r.meta, &sc[0], &mn[0]);
+    sc[1] = sc[0];
+    mn[1] = mn[0];
+  }
+};
+
+// Q5_K: as Q4_K plus bit (2j + s) of qh[l] as the 5th bit of element l.
+template <>
+struct Dec<GgmlType::Q5_K> {
+  static constexpr int kUnit = 64, kSubs = 2;
+  static constexpr bool kScaled = true, kMin = true;
+  struct Raw {
+    uint4 v[2];
+    uint4 h[2];
+    uint4 meta;
+    int j;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t sb = row * w.nblocks + u / 4;
+    const uint8_t* p = w.p[0] + sb * 128 + (u % 4) * 32;
+    const uint8_t* h = w.p[1] + sb * 32;
+    return {{dec::ld16(p), dec::ld16(p + 16)},
+            {dec::ld16(h), dec::ld16(h + 16)},
+            dec::ld16(w.p[2] + sb * 16),
+            static_cast<int>(u % 4)};
+  }
+  __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
+    const int sb = 2 * r.j + s;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      const uint32_t hd = dec::word(r.h[i / 4], i % 4);
+      const uint32_t nib = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
+      dec::bytes4(nib | (((hd >> sb) & 0x01010101u) << 4), 0.f, q + 4 * i);
+    }
+    dec::scale_min_k4(sb, r.meta, &sc[0], &mn[0]);
+    sc[1] = sc[0];
+    mn[1] = mn[0];
+  }
+};
+
+// Q6_K: unit = half h (u % 2) of super-block u / 2: ql[64h..64h+63], qh[32h..32h+31].
+// Element 32s + l: low 4 bits from ql[l + 32(s&1)] (low nibble for s < 2),
+// high 2 bits (qh[l] >> 2s) & 3, minus 32; scale scales[8h + 2s + l/16].
+template <>
+struct Dec<GgmlType::Q6_K> {
+  static constexpr int kUnit = 128, kSubs = 4;
+  static constexpr bool kScaled = true, kMin = false;
+  struct Raw {
+    uint4 ql[4];
+    uint4 qh[2];
+    uint4 scales;
+    uint32_t d;
+    int h;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t sb = row * w.nblocks + u / 2;
+    const int h = static_cast<int>(u % 2);
+    const uint8_t* l = w.p[0] + sb * 128 + h * 64;
+    const uint8_t* qh = w.p[1] + sb * 64 + h * 32;
+    return {{dec::ld16(l), dec::ld16(l + 16), dec::ld16(l + 32), dec::ld16(l + 48)},
+            {dec::ld16(qh), dec::ld16(qh + 16)},
+            dec::ld16(w.p[2] + sb * 16),
+            dec::ld2(w.p[3] + sb * 2),
+            h};
+  }
+  __device__ static void decode(const Raw& r, int s, float* q, float* sc, float*) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t lw = dec::word(r.ql[2 * (s & 1) + i / 4], i % 4);
+      const uint32_t hw = dec::word(r.qh[i / 4], i % 4);
+      const uint32_t lo = s < 2 ? (lw & 0x0F0F0F0Fu) : ((lw >> 4) & 0x0F0F0F0Fu);
+      dec::bytes4(lo | (((hw >> (2 * s)) & 0x03030303u) << 4), 32.f, q + 4 * i);
+    }
+    const float d = dec::h2f(r.d);
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int c = 2 * s + g;  // scale index within the half
+      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
+      sc[g] = d * static_cast<float>(static_cast<int8_t>(dec::byte_of(wd, c % 4)));
+    }
+  }
+};
+
+// Q2_K: unit = half h of super-block: qs[32h..32h+31]; element 32s + l is
+// (qs[l] >> 2s) & 3; scales[8h + 2s + l/16]: low 4 bits scale, high 4 bits min.
+template <>
+struct Dec<GgmlType::Q2_K> {
+  static constexpr int kUnit = 128, kSubs = 4;
+  static constexpr bool kScaled = true, kMin = true;
+  struct Raw {
+    uint4 v[2];
+    uint4 scales;
+    uint32_t dd;
+    int h;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t sb = row * w.nblocks + u / 2;
+    const int h = static_cast<int>(u % 2);
+    const uint8_t* p = w.p[0] + sb * 64 + h * 32;
+    return {{dec::ld16(p), dec::ld16(p + 16)},
+            dec::ld16(w.p[1] + sb * 16),
+            dec::ld4(w.p[2] + sb * 4),
+            h};
+  }
+  __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      dec::bytes4((dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u, 0.f, q + 4 * i);
+    }
+    const float d = dec::h2f(r.dd), dmin = dec::h2f(r.dd >> 16);
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int c = 2 * s + g;
+      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
+      const uint32_t b = dec::byte_of(wd, c % 4);
+      sc[g] = d * static_cast<float>(b & 0xF);
+      mn[g] = -dmin * static_cast<float>(b >> 4);
+    }
+  }
+};
+
+// Q3_K: unit = half h: qs[32h..32h+31], hmask[0..31]; element 32s + l is
+// ((qs[l] >> 2s) & 3) - (hmask[l] bit (4h + s) ? 0 : 4); 6-bit scale j = 8h + 2s + l/16.
+template <>
+struct Dec<GgmlType::Q3_K> {
+  static constexpr int kUnit = 128, kSubs = 4;
+  static constexpr bool kScaled = true, kMin = false;
+  struct Raw {
+    uint4 v[2];
+    uint4 hm[2];
+    uint4 sd;  // scales[12], d
+    int h;
+  };
+  __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
+    const int64_t sb = row * w.nblocks + u / 2;
+    const int h = static_cast<int>(u % 2);
+    const uint8_t* hm = w.p[0] + sb * 32;
+    const uint8_t* p = w.p[1] + sb * 64 + h * 32;
+    return {{dec::ld16(p), dec::ld16(p + 16)},
+            {dec::ld16(hm), dec::ld16(hm + 16)},
+            dec::ld16(w.p[2] + sb * 16),
+            h};
+  }
+  __device__ static void decode(const Raw& r, int s, float* q, float* sc, float*) {
+    const int hbit = 4 * r.h + s;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t lo = (dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u;
+      const uint32_t hb = ((dec::word(r.hm[i / 4], i % 4) >> hbit) & 0x01010101u) << 2;
+      dec::bytes4(lo | hb, 4.f, q + 4 * i);
+    }
+    const float d = dec::h2f(r.sd.w);
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int c = 2 * s + g;  // j = 8h + c
+      const uint32_t b = dec::byte_of(dec::word(r.sd, c / 4), c % 4);
+      const uint32_t low4 = r.h ? (b >> 4) : (b & 15);
+      const uint32_t high2 = (dec::byte_of(r.sd.z, c % 4) >> (2 * (2 * r.h + c / 4))) & 3;
+      sc[g] = d * static_cast<float>(static_cast<int>(low4 | (high2 << 4)) - 32);
+    }
+  }
+};
+
+}  // namespace kiln::cuda

@@ -1,0 +1,106 @@
+// Definitions of the per-type launchers; each kernels_<type>.cu includes this
+// and instantiates KILN_CUDA_INSTANTIATE(type) so that the types compile in
+// parallel.
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "backend/cuda/decode.cuh"
+#include "backend/cuda/kernels.h"
+#include "backend/cuda/matvec.cuh"
+
+namespace kiln::cuda {
+
+inline constexpr int kMatvecRows = 2;  // rows per warp (R)
+
+template <GgmlType T, int NC>
+cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                             cudaStream_t stream) {
+  constexpr int kMaxTile = kMatvecTileFloats / NC / 256 * 256;
+  constexpr size_t kMaxSmem = matvec_smem_bytes<T>(NC, kMaxTile);
+  auto* kernel = matvec_kernel<T, NC, kMatvecRows>;
+  // Raised once per instantiation (thread-safe static initialisation).
+  static const cudaError_t attr = cudaFuncSetAttribute(
+      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
+  if (attr != cudaSuccess) return attr;
+  const int tile_k = K <= kMaxTile ? K : kMaxTile;
+  const size_t smem = matvec_smem_bytes<T>(NC, tile_k);
+  const int rows_per_block = kMatvecWarps * kMatvecRows;
+  const int blocks = (rows + rows_per_block - 1) / rows_per_block;
+  kernel<<<blocks, kMatvecWarps * 32, smem, stream>>>(w, rows, K, x, xtype, y, tile_k);
+  return cudaGetLastError();
+}
+
+template <GgmlType T>
+cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
+                          float* y, cudaStream_t stream) {
+  switch (nc) {
+    case 1:
+      return launch_matvec_nc<T, 1>(w, rows, K, x, xtype, y, stream);
+    case 2:
+      return launch_matvec_nc<T, 2>(w, rows, K, x, xtype, y, stream);
+    case 3:
+      return launch_matvec_nc<T, 3>(w, rows, K, x, xtype, y, stream);
+    case 4:
+      return launch_matvec_nc<T, 4>(w, rows, K, x, xtype, y, stream);
+    case 5:
+      return launch_matvec_nc<T, 5>(w, rows, K, x, xtype, y, stream);
+    case 6:
+      return launch_matvec_nc<T, 6>(w, rows, K, x, xtype, y, stream);
+    case 7:
+      return launch_matvec_nc<T, 7>(w, rows, K, x, xtype, y, stream);
+    case 8:
+      return launch_matvec_nc<T, 8>(w, rows, K, x, xtype, y, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+// One thread per unit of one row: decode and write 32 halves per sub-chunk.
+template <GgmlType T>
+__global__ void __launch_bounds__(256)
+    dequant_f16_kernel(Planes w, int rows, int K, __half* __restrict__ out) {
+  using D = Dec<T>;
+  const int64_t upr = K / D::kUnit, total = upr * rows;
+  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = idx / upr, u = idx % upr;
+    const typename D::Raw raw = D::load(w, row, u);
+#pragma unroll
+    for (int s = 0; s < D::kSubs; ++s) {
+      float q[32], sc[2] = {1.f, 1.f}, mn[2] = {0.f, 0.f};
+      D::decode(raw, s, q, sc, mn);
+      uint4 packed[4];
+      uint32_t* pw = reinterpret_cast<uint32_t*>(packed);
+#pragma unroll
+      for (int e = 0; e < 32; e += 2) {
+        const int g = e / 16;
+        const float a = D::kScaled ? fmaf(q[e], sc[g], mn[g]) : q[e];
+        const float b = D::kScaled ? fmaf(q[e + 1], sc[g], mn[g]) : q[e + 1];
+        const __half2 h = __floats2half2_rn(a, b);
+        pw[e / 2] = *reinterpret_cast<const uint32_t*>(&h);
+      }
+      uint4* dst = reinterpret_cast<uint4*>(out + row * K + u * D::kUnit + 32 * s);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) dst[i] = packed[i];
+    }
+  }
+}
+
+template <GgmlType T>
+cudaError_t launch_dequant_f16(const Planes& w, int rows, int K, void* out, cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(rows) * (K / Dec<T>::kUnit);
+  const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 132 * 16));
+  dequant_f16_kernel<T><<<blocks, 256, 0, stream>>>(w, rows, K, static_cast<__half*>(out));
+  return cudaGetLastError();
+}
+
+}  // namespace kiln::cuda
+
+#define KILN_CUDA_INSTANTIATE(T)                                                                  \
+  template cudaError_t kiln::cuda::launch_matvec<kiln::GgmlType::T>(                              \
+      const Planes&, int, int, const void*, int, int, float*, cudaStream_t);                      \
+  template cudaError_t kiln::cuda::launch_dequant_f16<kiln::GgmlType::T>(const Planes&, int, int, \
+                                                                         void*, cudaStream_t);

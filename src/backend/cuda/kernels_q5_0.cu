@@ -1,0 +1,4 @@
+// Decode and dequantize kernels for Q5_0 weights.
+#include "backend/cuda/kernels_impl.cuh"
+
+KILN_CUDA_INSTANTIATE(Q5_0)

@@ -1,0 +1,85 @@
+// CUDA matrix multiplication with quantized weights: Y = W X.
+//
+// W: [rows x cols] of a ggml type (cols is K, the reduction dimension),
+//    uploaded in the planar layout of layout.h (pack_weights() on the host).
+// X: [ncols][cols] activations, row-major (one activation vector per row,
+//    i.e. per token).   Y: [ncols][rows] float32, row-major.
+// All device pointers 16-byte aligned.
+//
+// Two routes:
+//  * matvec(): the decode kernel, for few columns. Bandwidth-bound: every
+//    weight byte is read once per 8 columns with 16-byte loads; the math is
+//    F32 (results equal dequantize + F32 matmul up to float rounding).
+//  * matmul_gemm(): dequantize W to F16 into a scratch buffer, convert X to
+//    F16 (BF16 for BF16 weights), and run a cuBLAS tensor-core GEMM with F32
+//    accumulation and output. F16/BF16 weights are used in place.
+//  MatmulContext::matmul() picks the route by the column count (measured
+//  crossover, docs/perf.md).
+//
+// Thread-safety: a MatmulContext is used by one thread (the engine thread).
+// Functions return a Status naming the failing call; kernels are enqueued on
+// `stream` and are asynchronous.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "backend/cuda/layout.h"
+#include "core/ggml_type.h"
+#include "core/status.h"
+
+namespace kiln::cuda {
+
+// A device weight matrix in the planar layout. Borrowed (not owned).
+struct WeightView {
+  GgmlType type = GgmlType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;            // K, a multiple of type_layout(type).block_elems
+  const void* data = nullptr;  // packed_bytes(type, rows, cols) bytes on the device
+};
+
+// Activation element type of X.
+enum class ActType { F32, F16, BF16 };
+
+// Host: repacks GGUF bytes (rows x gguf row bytes) into the planar layout.
+// dst: packed_bytes(type, rows, cols) bytes. Errors on an unsupported type or
+// cols not a multiple of the block size.
+Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, void* dst);
+
+// Checks the shape/type contract shared by all entry points.
+Status validate(const WeightView& w, int64_t ncols);
+
+// Decode route: any ncols >= 1 (in chunks of 8 columns; each chunk reads W once).
+Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
+              cudaStream_t stream);
+
+// Writes W dequantized to F16, [rows][cols] row-major (all types but BF16).
+Status dequantize_f16(const WeightView& w, void* out_f16, cudaStream_t stream);
+
+class MatmulContext {
+ public:
+  // Creates the cuBLAS handle and reserves scratch for matrices up to
+  // max_rows x max_cols and up to max_ncols activation columns.
+  static Result<std::unique_ptr<MatmulContext>> create(int64_t max_rows, int64_t max_cols,
+                                                       int64_t max_ncols);
+  ~MatmulContext();
+  MatmulContext(const MatmulContext&) = delete;
+  MatmulContext& operator=(const MatmulContext&) = delete;
+
+  // GEMM route (tensor cores through cuBLAS).
+  Status matmul_gemm(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
+                     cudaStream_t stream);
+  // Route chosen by ncols: matvec up to decode_max_cols(w.type), else GEMM.
+  Status matmul(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
+                cudaStream_t stream);
+  static int64_t decode_max_cols(GgmlType type);
+
+ private:
+  MatmulContext() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln::cuda

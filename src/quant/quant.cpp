@@ -56,6 +56,20 @@ QuantFn quant_fn(GgmlType type) {
       return quantize_row_q5_1;
     case GgmlType::Q8_0:
       return quantize_row_q8_0;
+    case GgmlType::Q2_K:
+      return quantize_row_q2_k;
+    case GgmlType::Q3_K:
+      return quantize_row_q3_k;
+    case GgmlType::Q4_K:
+      return quantize_row_q4_k;
+    case GgmlType::Q5_K:
+      return quantize_row_q5_k;
+    case GgmlType::Q6_K:
+      return quantize_row_q6_k;
+    case GgmlType::IQ4_NL:
+      return quantize_row_iq4_nl;
+    case GgmlType::IQ4_XS:
+      return quantize_row_iq4_xs;
     default:
       return nullptr;
   }

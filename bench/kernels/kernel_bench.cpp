@@ -1,0 +1,349 @@
+// kernel_bench: correctness and speed of the CUDA matmul kernels (y = W x)
+// against the device's measured ceilings. Runs on the device machine.
+//
+// W is rows x K (K = cols, the reduction dimension); x is [ncols][K] F32.
+// For every shape, type and column count: the decode route (matvec, up to
+// 64 columns) and the GEMM route (dequantize + cuBLAS, from 16 columns) are
+// checked against the CPU reference (quant::dequantize_row + float64 dot),
+// then timed: CUDA-graph of many launches rotating over enough weight copies
+// that L2 (50 MB) cannot serve them, median over replays.
+// Ceilings: device-to-device cudaMemcpy (bytes read + written) and cuBLAS
+// dense BF16 GEMM on the same shape.
+//
+// Usage: kernel_bench [--quick] [--json FILE] [--types q4_0,q4_K,...]
+//                     [--shapes llama7b|tinyllama|all] [--cols 1,2,4,...]
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/matmul.h"
+#include "ref.h"
+
+namespace {
+
+using kiln::GgmlType;
+using nlohmann::json;
+
+#define CK(x)                                                                                 \
+  do {                                                                                        \
+    cudaError_t e_ = (x);                                                                     \
+    if (e_ != cudaSuccess) {                                                                  \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
+      std::exit(2);                                                                           \
+    }                                                                                         \
+  } while (0)
+
+void check_status(const kiln::Status& s) {
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "error: %s\n", s.message().c_str());
+    std::exit(2);
+  }
+}
+
+struct Shape {
+  const char* model;
+  int64_t rows, k;
+};
+
+const std::vector<Shape> kLlama = {{"llama7b", 4096, 4096},
+                                   {"llama7b", 11008, 4096},
+                                   {"llama7b", 4096, 11008},
+                                   {"llama7b", 32000, 4096}};
+const std::vector<Shape> kTiny = {{"tinyllama", 2048, 2048},
+                                  {"tinyllama", 256, 2048},
+                                  {"tinyllama", 5632, 2048},
+                                  {"tinyllama", 2048, 5632},
+                                  {"tinyllama", 32000, 2048}};
+const std::vector<GgmlType> kAllTypes = {
+    GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+    GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+std::string tname(GgmlType t) {
+  return std::string(kiln::ggml_type_name(static_cast<uint32_t>(t)));
+}
+
+// Median per-op seconds: a graph of `launches` calls of op(i), replayed.
+double time_op(const std::function<void(int)>& op, int launches, cudaStream_t s, int reps = 15) {
+  cudaGraph_t g;
+  cudaGraphExec_t ge;
+  CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < launches; ++i) op(i);
+  CK(cudaStreamEndCapture(s, &g));
+  CK(cudaGraphInstantiate(&ge, g, 0));
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  std::vector<double> ts;
+  for (int r = 0; r < reps + 2; ++r) {
+    CK(cudaEventRecord(e0, s));
+    CK(cudaGraphLaunch(ge, s));
+    CK(cudaEventRecord(e1, s));
+    CK(cudaEventSynchronize(e1));
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    if (r >= 2) ts.push_back(ms * 1e-3 / launches);
+  }
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  CK(cudaGraphExecDestroy(ge));
+  CK(cudaGraphDestroy(g));
+  std::sort(ts.begin(), ts.end());
+  return ts[ts.size() / 2];
+}
+
+// Launches so that one replay runs for about 300 us (at least n_copies).
+int launches_for(const std::function<void(int)>& op, int n_copies, cudaStream_t s) {
+  const double t = time_op(op, n_copies, s, 3);
+  return std::clamp(static_cast<int>(300e-6 / t), n_copies, 400);
+}
+
+int copies_for(size_t bytes) {
+  return static_cast<int>(std::max<size_t>(2, (200u << 20) / std::max<size_t>(bytes, 1) + 1));
+}
+
+double measure_copy_bw(cudaStream_t s) {
+  const size_t n = size_t{1} << 30;
+  void *a, *b;
+  CK(cudaMalloc(&a, n));
+  CK(cudaMalloc(&b, n));
+  CK(cudaMemset(a, 1, n));
+  const double t =
+      time_op([&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); }, 4, s, 9);
+  CK(cudaFree(a));
+  CK(cudaFree(b));
+  return 2.0 * n / t / 1e9;
+}
+
+struct Options {
+  bool quick = false;
+  std::string json_path = "kernel_bench.json";
+  std::vector<GgmlType> types = kAllTypes;
+  std::vector<Shape> shapes;
+  std::vector<int64_t> cols = {1, 2, 4, 8, 16, 64, 512};
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(item);
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  std::string shapes = "all";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_val = i + 1 < argc;
+    if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--json" && has_val) {
+      o.json_path = argv[++i];
+    } else if (a == "--shapes" && has_val) {
+      shapes = argv[++i];
+    } else if (a == "--types" && has_val) {
+      o.types.clear();
+      for (const auto& n : split(argv[++i])) {
+        bool found = false;
+        for (GgmlType t : kAllTypes) {
+          if (tname(t) == n) {
+            o.types.push_back(t);
+            found = true;
+          }
+        }
+        if (!found) {
+          std::fprintf(stderr, "unknown type %s\n", n.c_str());
+          std::exit(1);
+        }
+      }
+    } else if (a == "--cols" && has_val) {
+      o.cols.clear();
+      for (const auto& n : split(argv[++i])) o.cols.push_back(std::atoll(n.c_str()));
+    } else {
+      std::fprintf(stderr,
+                   "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
+                   "llama7b|tinyllama|all] [--cols 1,2]\n");
+      std::exit(1);
+    }
+  }
+  if (o.quick) o.cols = {1, 8, 16, 512};
+  if (shapes != "tinyllama") o.shapes.insert(o.shapes.end(), kLlama.begin(), kLlama.end());
+  if (shapes != "llama7b") o.shapes.insert(o.shapes.end(), kTiny.begin(), kTiny.end());
+  return o;
+}
+
+struct Dense {
+  double seconds;
+  double tflops;
+};
+
+// cuBLAS dense BF16 GEMM (BF16 in, F32 out, F32 accumulate) on [rows x k] * [k x ncols].
+Dense cublas_bf16(cublasHandle_t h, const Shape& sh, int64_t ncols, cudaStream_t s) {
+  const size_t wbytes = static_cast<size_t>(sh.rows * sh.k) * 2;
+  const int nc = copies_for(wbytes);
+  std::vector<void*> w(nc);
+  void *x, *y;
+  for (auto& p : w) {
+    CK(cudaMalloc(&p, wbytes));
+    CK(cudaMemset(p, 0x3C, wbytes));  // bf16 0x3C3C ~ 0.0115: nonzero data
+  }
+  CK(cudaMalloc(&x, static_cast<size_t>(ncols * sh.k) * 2));
+  CK(cudaMemset(x, 0x3D, static_cast<size_t>(ncols * sh.k) * 2));
+  CK(cudaMalloc(&y, static_cast<size_t>(ncols * sh.rows) * 4));
+  cublasSetStream(h, s);
+  const float alpha = 1.f, beta = 0.f;
+  auto op = [&](int i) {
+    cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(sh.rows), static_cast<int>(ncols),
+                 static_cast<int>(sh.k), &alpha, w[i % nc], CUDA_R_16BF, static_cast<int>(sh.k), x,
+                 CUDA_R_16BF, static_cast<int>(sh.k), &beta, y, CUDA_R_32F,
+                 static_cast<int>(sh.rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  };
+  op(0);
+  CK(cudaStreamSynchronize(s));
+  const double t = time_op(op, launches_for(op, nc, s), s);
+  for (auto* p : w) CK(cudaFree(p));
+  CK(cudaFree(x));
+  CK(cudaFree(y));
+  return {t, 2.0 * sh.rows * sh.k * ncols / t / 1e12};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  cudaDeviceProp prop{};
+  CK(cudaGetDeviceProperties(&prop, 0));
+  cudaStream_t s;
+  CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  const double copy_bw = measure_copy_bw(s);
+  std::printf("device: %s, %d SMs, L2 %d MB; D2D copy %.0f GB/s (read+write)\n", prop.name,
+              prop.multiProcessorCount, prop.l2CacheSize >> 20, copy_bw);
+
+  int64_t max_rows = 0, max_k = 0, max_cols = 0;
+  for (const auto& sh : opt.shapes) {
+    max_rows = std::max(max_rows, sh.rows);
+    max_k = std::max(max_k, sh.k);
+  }
+  for (int64_t c : opt.cols) max_cols = std::max(max_cols, c);
+  auto ctx_r = kiln::cuda::MatmulContext::create(max_rows, max_k, max_cols);
+  check_status(ctx_r.status());
+  auto& ctx = *ctx_r.value();
+  cublasHandle_t hb;
+  cublasCreate(&hb);
+
+  json out;
+  out["device"] = prop.name;
+  out["copy_bw_gbs"] = copy_bw;
+  json rows_json = json::array();
+  int failures = 0;
+  std::vector<std::string> table;
+  char buf[512];
+
+  for (const auto& sh : opt.shapes) {
+    std::vector<std::pair<int64_t, Dense>> dense;
+    for (int64_t c : opt.cols) {
+      if (c >= 16) dense.push_back({c, cublas_bf16(hb, sh, c, s)});
+    }
+    for (GgmlType t : opt.types) {
+      const uint64_t seed =
+          static_cast<uint64_t>(sh.rows * 131 + sh.k) * 977 + static_cast<uint64_t>(t);
+      const auto host = kiln::kref::random_weights(t, sh.rows, sh.k, seed);
+      const auto wf = kiln::kref::dequantize_matrix(t, host, sh.rows, sh.k);
+      const size_t pbytes = kiln::cuda::packed_bytes(t, sh.rows, sh.k);
+      const size_t gbytes = kiln::cuda::gguf_bytes(t, sh.rows, sh.k);
+      std::vector<uint8_t> packed(pbytes);
+      check_status(kiln::cuda::pack_weights(t, host.data(), sh.rows, sh.k, packed.data()));
+      const int nc = copies_for(pbytes);
+      std::vector<void*> wd(nc);
+      for (int i = 0; i < nc; ++i) {
+        CK(cudaMalloc(&wd[i], pbytes));
+        if (i == 0) {
+          CK(cudaMemcpy(wd[0], packed.data(), pbytes, cudaMemcpyHostToDevice));
+        } else {
+          CK(cudaMemcpy(wd[i], wd[0], pbytes, cudaMemcpyDeviceToDevice));
+        }
+      }
+      for (int64_t ncols : opt.cols) {
+        const auto x =
+            kiln::kref::random_activations(ncols * sh.k, seed + static_cast<uint64_t>(ncols));
+        float *xd, *yd;
+        CK(cudaMalloc(&xd, x.size() * 4));
+        CK(cudaMalloc(&yd, static_cast<size_t>(ncols * sh.rows) * 4));
+        CK(cudaMemcpy(xd, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+        const auto rows_checked = kiln::kref::rows_to_check(sh.rows, ncols);
+        const auto ref = kiln::kref::reference(wf, sh.k, x, ncols, rows_checked);
+        for (int route = 0; route < 2; ++route) {
+          const bool gemm = route == 1;
+          if ((!gemm && ncols > 64) || (gemm && ncols < 16)) continue;
+          auto run = [&](int i) {
+            const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
+            check_status(gemm ? ctx.matmul_gemm(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s)
+                              : kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s));
+          };
+          CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
+          run(0);
+          CK(cudaStreamSynchronize(s));
+          CK(cudaGetLastError());
+          std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
+          CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
+          const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
+          const double tol = kiln::kref::tolerance(t, gemm);
+          const bool pass = chk.all_finite && chk.rel_err <= tol;
+          failures += pass ? 0 : 1;
+          const double sec = time_op(run, launches_for(run, nc, s), s);
+          const double gbs = gbytes / sec / 1e9;
+          const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
+          double dense_tf = 0;
+          for (const auto& [c, d] : dense)
+            if (c == ncols) dense_tf = d.tflops;
+          json r = {{"model", sh.model},
+                    {"rows", sh.rows},
+                    {"k", sh.k},
+                    {"type", tname(t)},
+                    {"ncols", ncols},
+                    {"route", gemm ? "gemm" : "decode"},
+                    {"us", sec * 1e6},
+                    {"weight_gbs", gbs},
+                    {"pct_copy_bw", 100 * gbs / copy_bw},
+                    {"tflops", tflops},
+                    {"cublas_bf16_tflops", dense_tf},
+                    {"rel_err", chk.rel_err},
+                    {"tol", tol},
+                    {"pass", pass},
+                    {"weight_bytes", gbytes},
+                    {"weight_copies", nc}};
+          rows_json.push_back(r);
+          std::snprintf(buf, sizeof buf,
+                        "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
+                        "(bf16 %6.1f) err %.1e %s",
+                        sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
+                        tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
+                        sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
+                        pass ? "ok" : "FAIL");
+          std::puts(buf);
+          std::fflush(stdout);
+          table.push_back(buf);
+        }
+        CK(cudaFree(xd));
+        CK(cudaFree(yd));
+      }
+      for (auto* p : wd) CK(cudaFree(p));
+    }
+  }
+  out["results"] = rows_json;
+  out["failures"] = failures;
+  std::ofstream(opt.json_path) << out.dump(1) << "\n";
+  std::printf("%d failures; json: %s\n", failures, opt.json_path.c_str());
+  cublasDestroy(hb);
+  return failures == 0 ? 0 : 1;
+}

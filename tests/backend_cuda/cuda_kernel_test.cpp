@@ -1,0 +1,139 @@
+// CUDA matmul kernels against the CPU reference (quant::dequantize_row + float64
+// dot products) on random weights: every type, both routes, odd shapes (row
+// counts not a multiple of the block's rows, K-tiling, partial tiles), F16 and
+// BF16 activations, and the validation errors. Needs a GPU (label gpu).
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "backend/cuda/matmul.h"
+#include "quant/fp16.h"
+#include "ref.h"
+
+namespace kiln::cuda {
+namespace {
+
+bool have_gpu() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+template <typename T>
+struct DevBuf {
+  T* p = nullptr;
+  explicit DevBuf(size_t n) { EXPECT_EQ(cudaMalloc(&p, n * sizeof(T)), cudaSuccess); }
+  ~DevBuf() { cudaFree(p); }
+};
+
+struct Case {
+  int64_t rows, k;
+};
+
+class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
+ protected:
+  void SetUp() override {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  }
+
+  // Runs one route on random data and checks against the reference.
+  void check(int64_t rows, int64_t k, int64_t ncols, bool gemm, ActType xtype = ActType::F32) {
+    const GgmlType t = GetParam();
+    SCOPED_TRACE(std::string(ggml_type_name(static_cast<uint32_t>(t))) + " " +
+                 std::to_string(rows) + "x" + std::to_string(k) + " ncols " +
+                 std::to_string(ncols) + (gemm ? " gemm" : " decode") + " xtype " +
+                 std::to_string(static_cast<int>(xtype)));
+    const uint64_t seed =
+        static_cast<uint64_t>(rows * 7919 + k * 31 + ncols) + static_cast<uint64_t>(t);
+    const auto host = kref::random_weights(t, rows, k, seed);
+    const auto wf = kref::dequantize_matrix(t, host, rows, k);
+    std::vector<uint8_t> packed(packed_bytes(t, rows, k));
+    ASSERT_TRUE(pack_weights(t, host.data(), rows, k, packed.data()).is_ok());
+    auto x = kref::random_activations(ncols * k, seed + 1);
+    std::vector<uint16_t> x16(x.size());
+    if (xtype != ActType::F32) {  // the reference sees the rounded activations
+      for (size_t i = 0; i < x.size(); ++i) {
+        x16[i] = xtype == ActType::F16 ? quant::f32_to_fp16(x[i]) : quant::f32_to_bf16(x[i]);
+        x[i] = xtype == ActType::F16 ? quant::fp16_to_f32(x16[i]) : quant::bf16_to_f32(x16[i]);
+      }
+    }
+    DevBuf<uint8_t> wd(packed.size());
+    DevBuf<float> xd(x.size()), yd(static_cast<size_t>(ncols * rows));
+    ASSERT_EQ(cudaMemcpy(wd.p, packed.data(), packed.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    if (xtype == ActType::F32) {
+      ASSERT_EQ(cudaMemcpy(xd.p, x.data(), x.size() * 4, cudaMemcpyHostToDevice), cudaSuccess);
+    } else {
+      ASSERT_EQ(cudaMemcpy(xd.p, x16.data(), x16.size() * 2, cudaMemcpyHostToDevice), cudaSuccess);
+    }
+    ASSERT_EQ(cudaMemset(yd.p, 0xFF, static_cast<size_t>(ncols * rows) * 4), cudaSuccess);  // NaN
+    const WeightView w{t, rows, k, wd.p};
+    if (gemm) {
+      auto ctx = MatmulContext::create(rows, k, ncols);
+      ASSERT_TRUE(ctx.is_ok()) << ctx.status().message();
+      const Status s = ctx.value()->matmul_gemm(w, xd.p, xtype, ncols, yd.p, nullptr);
+      ASSERT_TRUE(s.is_ok()) << s.message();
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    } else {
+      const Status s = matvec(w, xd.p, xtype, ncols, yd.p, nullptr);
+      ASSERT_TRUE(s.is_ok()) << s.message();
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    }
+    std::vector<float> y(static_cast<size_t>(ncols * rows));
+    ASSERT_EQ(cudaMemcpy(y.data(), yd.p, y.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    std::vector<int64_t> all_rows(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = r;
+    const auto ref = kref::reference(wf, k, x, ncols, all_rows);
+    const auto chk = kref::compare(y, rows, ncols, ref, all_rows);
+    EXPECT_TRUE(chk.all_finite) << "unwritten or non-finite output";
+    EXPECT_LE(chk.rel_err, kref::tolerance(t, gemm));
+  }
+
+  std::vector<Case> cases() const {
+    std::vector<Case> c = {{77, 256}, {300, 768}, {1000, 2048}};
+    if (type_layout(GetParam()).block_elems == 32) c.push_back({33, 96});
+    return c;
+  }
+};
+
+TEST_P(CudaMatmulTest, DecodeMatchesReference) {
+  for (const Case& c : cases()) {
+    for (int64_t n : {1, 2, 3, 5, 8, 11}) check(c.rows, c.k, n, false);
+  }
+}
+
+TEST_P(CudaMatmulTest, DecodeWithHalfActivations) {
+  check(300, 768, 3, false, ActType::F16);
+  check(300, 768, 2, false, ActType::BF16);
+}
+
+TEST_P(CudaMatmulTest, GemmMatchesReference) {
+  for (const Case& c : cases()) {
+    for (int64_t n : {16, 40}) check(c.rows, c.k, n, true);
+  }
+}
+
+std::string name_of(const ::testing::TestParamInfo<GgmlType>& info) {
+  return std::string(ggml_type_name(static_cast<uint32_t>(info.param)));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
+                         ::testing::Values(GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
+                                           GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                           GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K,
+                                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
+                         name_of);
+
+TEST(CudaMatmulValidation, RejectsBadInput) {
+  EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));
+  uint8_t dummy[64] = {};
+  EXPECT_FALSE(pack_weights(GgmlType::IQ2_XXS, dummy, 1, 256, dummy).is_ok());
+  EXPECT_FALSE(pack_weights(GgmlType::Q4_K, dummy, 1, 100, dummy).is_ok());
+  EXPECT_FALSE(validate(WeightView{GgmlType::Q4_0, 4, 48, dummy}, 1).is_ok());    // K % 32
+  EXPECT_FALSE(validate(WeightView{GgmlType::Q4_0, 4, 64, dummy}, 0).is_ok());    // ncols
+  EXPECT_FALSE(validate(WeightView{GgmlType::Q4_0, 4, 64, nullptr}, 1).is_ok());  // data
+  EXPECT_TRUE(validate(WeightView{GgmlType::Q4_0, 4, 64, dummy}, 1).is_ok());
+}
+
+}  // namespace
+}  // namespace kiln::cuda

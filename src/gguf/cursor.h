@@ -1,6 +1,6 @@
 // Cursor: a bounds-checked little-endian reader over a byte span. Every read
-// either succeeds or returns an error naming the byte offset and the field;
-// it never reads past the end. Internal to src/gguf.
+// either succeeds or returns an error naming the field (the caller adds the
+// byte offset); it never reads past the end. Internal to src/gguf.
 #pragma once
 
 #include <bit>
@@ -51,9 +51,8 @@ class Cursor {
  private:
   Status need(uint64_t n, std::string_view what) const {
     if (n <= remaining()) return Status::ok();
-    return error_at(pos_, "file truncated while reading " + std::string(what) + " (needs " +
-                              std::to_string(n) + " bytes, " + std::to_string(remaining()) +
-                              " left)");
+    return Status::error("file truncated while reading " + std::string(what) + " (needs " +
+                         std::to_string(n) + " bytes, " + std::to_string(remaining()) + " left)");
   }
 
   std::span<const uint8_t> bytes_;

@@ -41,7 +41,9 @@ std::string_view value_type_name(ValueType type) {
 }
 
 Result<GgufFile> GgufFile::open(const std::string& path) {
-  KILN_ASSIGN_OR_RETURN(MappedFile mapping, MappedFile::open(path));
+  Result<MappedFile> mapped = MappedFile::open(path);
+  if (!mapped) return mapped.status().with_context(path);
+  MappedFile mapping = std::move(mapped).value();
   Result<GgufFile> parsed = parse(mapping.bytes());
   if (!parsed) return parsed.status().with_context(path);
   GgufFile file = std::move(parsed).value();

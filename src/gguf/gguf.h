@@ -66,9 +66,10 @@ inline constexpr uint32_t kDefaultAlignment = 32;
 inline constexpr uint32_t kMaxAlignment = 1u << 20;       // so align_up cannot overflow
 inline constexpr uint64_t kMaxStringLength = 1ull << 30;  // bytes (llama.cpp's cap)
 inline constexpr uint64_t kMaxArrayCount = 1ull << 30;    // elements per array (llama.cpp's cap)
-// Total metadata values (array elements included) one file may hold: bounds the
-// memory a small file can make the parser allocate (about 40 bytes per value).
-inline constexpr uint64_t kMaxMetadataValues = 1ull << 25;
+// Total metadata values (array elements included) one file may hold. Bounds the
+// memory a small file can make the parser allocate (~40 bytes per value, so
+// ~330 MiB); the largest real vocabularies hold about 1.5M values.
+inline constexpr uint64_t kMaxMetadataValues = 1ull << 23;
 
 struct TensorInfo {
   std::string name;

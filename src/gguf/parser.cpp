@@ -104,6 +104,19 @@ class Parser {
   Status read_tensor_type(TensorInfo& info);
   Status place_data();
 
+  // Cursor reads with the byte offset and the current key or tensor in errors.
+  template <typename T>
+  Status read(T& out, std::string_view what) {
+    uint64_t at = cur_.pos();
+    Status s = cur_.read(out, what);
+    return s.is_ok() ? s : fail(at, s.message());
+  }
+  Status read_bytes(uint64_t n, std::string_view& out, std::string_view what) {
+    uint64_t at = cur_.pos();
+    Status s = cur_.read_bytes(n, out, what);
+    return s.is_ok() ? s : fail(at, s.message());
+  }
+
   // Error at `offset` inside the current key or tensor: "at byte N: key 'x': msg".
   Status fail(uint64_t offset, std::string_view message) const {
     return error_at(
@@ -121,14 +134,14 @@ class Parser {
 Status Parser::read_header(uint64_t& n_tensors, uint64_t& n_kv) {
   if (cur_.size() == 0) return Status::error("file is empty (not a GGUF file)");
   uint32_t magic = 0;
-  KILN_TRY(cur_.read(magic, "the magic"));
+  KILN_TRY(read(magic, "the magic"));
   if (magic != kMagic) {
     char hex[16];
     std::snprintf(hex, sizeof(hex), "0x%08x", magic);
     return error_at(0, std::string("bad magic ") + hex + " (expected 'GGUF'); not a GGUF file");
   }
   uint32_t version = 0;
-  KILN_TRY(cur_.read(version, "the version"));
+  KILN_TRY(read(version, "the version"));
   if (version == 1) {
     return error_at(4, "GGUF version 1 is not supported (only versions 2 and 3)");
   }
@@ -156,7 +169,7 @@ Status Parser::read_header(uint64_t& n_tensors, uint64_t& n_kv) {
 // A count of records that each take at least `min_record` bytes.
 Status Parser::read_count(uint64_t& n, std::string_view what, uint64_t min_record) {
   uint64_t at = cur_.pos();
-  KILN_TRY(cur_.read(n, what));
+  KILN_TRY(read(n, what));
   if (n > kMaxCount) {
     return error_at(at, std::string(what) + " " + std::to_string(n) + " is negative as i64");
   }
@@ -171,7 +184,7 @@ Status Parser::read_count(uint64_t& n, std::string_view what, uint64_t min_recor
 Status Parser::read_string(std::string& out, std::string_view what) {
   uint64_t at = cur_.pos();
   uint64_t len = 0;
-  KILN_TRY(cur_.read(len, std::string(what) + " length"));
+  KILN_TRY(read(len, std::string(what) + " length"));
   if (len > cur_.remaining()) {
     return fail(at, std::string(what) + " length " + std::to_string(len) +
                         " runs past the end of the file (" + std::to_string(cur_.remaining()) +
@@ -182,7 +195,7 @@ Status Parser::read_string(std::string& out, std::string_view what) {
                         " exceeds the limit of " + std::to_string(kMaxStringLength) + " bytes");
   }
   std::string_view bytes;
-  KILN_TRY(cur_.read_bytes(len, bytes, what));
+  KILN_TRY(read_bytes(len, bytes, what));
   out.assign(bytes);
   return Status::ok();
 }
@@ -213,7 +226,7 @@ Status Parser::read_kvs(uint64_t n_kv) {
 Status Parser::read_value_type(ValueType& out, std::string_view what) {
   uint64_t at = cur_.pos();
   uint32_t id = 0;
-  KILN_TRY(cur_.read(id, what));
+  KILN_TRY(read(id, what));
   if (id >= kValueTypeCount) {
     return fail(at, "unknown " + std::string(what) + " id " + std::to_string(id) +
                         " (valid ids are 0..12)");
@@ -246,7 +259,7 @@ Status Parser::read_value(ValueType type, int depth, Value& out) {
 Status Parser::read_scalar(ValueType type, Value& out) {
   uint64_t at = cur_.pos();
   auto get = [&]<typename T>(T v) -> Status {
-    KILN_TRY(cur_.read(v, value_type_name(type)));
+    KILN_TRY(read(v, value_type_name(type)));
     out.v = v;
     return Status::ok();
   };
@@ -273,7 +286,7 @@ Status Parser::read_scalar(ValueType type, Value& out) {
       return get(double{});
     case ValueType::BOOL: {
       uint8_t b = 0;
-      KILN_TRY(cur_.read(b, "bool"));
+      KILN_TRY(read(b, "bool"));
       if (b > 1) return fail(at, "bool value " + std::to_string(b) + " is not 0 or 1");
       out.v = b == 1;
       return Status::ok();
@@ -290,7 +303,7 @@ Status Parser::read_array(int depth, ArrayValue& out) {
   KILN_TRY(read_value_type(out.elem_type, "array element type"));
   uint64_t at = cur_.pos();
   uint64_t count = 0;
-  KILN_TRY(cur_.read(count, "array count"));
+  KILN_TRY(read(count, "array count"));
   std::string elem = std::string(value_type_name(out.elem_type));
   if (count > kMaxArrayCount) {
     return fail(at, "array count " + std::to_string(count) + " exceeds the limit of " +
@@ -305,7 +318,11 @@ Status Parser::read_array(int depth, ArrayValue& out) {
   if (out.elem_type == ValueType::ARRAY && depth + 1 > kMaxArrayNesting) {
     return fail(at, "arrays nested deeper than " + std::to_string(kMaxArrayNesting) + " levels");
   }
-  out.items.reserve(count);  // bounded by the remaining bytes (checked above)
+  if (count > kMaxMetadataValues - n_values_) {
+    return fail(at, "array of " + std::to_string(count) + " items takes the metadata past " +
+                        std::to_string(kMaxMetadataValues) + " values in total (limit)");
+  }
+  out.items.reserve(count);  // bounded by the remaining bytes and the value limit
   for (uint64_t i = 0; i < count; ++i) {
     Value v;
     KILN_TRY(read_value(out.elem_type, depth, v));
@@ -354,7 +371,7 @@ Status Parser::read_tensor_infos(uint64_t n_tensors) {
     KILN_TRY(read_tensor_shape(info));
     KILN_TRY(read_tensor_type(info));
     uint64_t at = cur_.pos();
-    KILN_TRY(cur_.read(info.offset, "tensor offset"));
+    KILN_TRY(read(info.offset, "tensor offset"));
     if (info.offset % f_.alignment_ != 0) {
       return fail(at, "data offset " + std::to_string(info.offset) +
                           " is not a multiple of the alignment " + std::to_string(f_.alignment_));
@@ -370,14 +387,14 @@ Status Parser::read_tensor_name(size_t index, std::string& name) {
   uint64_t at = cur_.pos();
   context_ = "tensor #" + std::to_string(index);
   uint64_t len = 0;
-  KILN_TRY(cur_.read(len, "tensor name length"));
+  KILN_TRY(read(len, "tensor name length"));
   if (len == 0) return fail(at, "empty tensor name");
   if (len > kMaxTensorName) {
     return fail(at, "tensor name is " + std::to_string(len) + " bytes long (limit " +
                         std::to_string(kMaxTensorName) + ")");
   }
   std::string_view bytes;
-  KILN_TRY(cur_.read_bytes(len, bytes, "tensor name"));
+  KILN_TRY(read_bytes(len, bytes, "tensor name"));
   name.assign(bytes);
   context_ = "tensor " + quoted(name);
   if (f_.tensor_index_.count(name) != 0) return fail(at, "duplicate tensor name");
@@ -387,7 +404,7 @@ Status Parser::read_tensor_name(size_t index, std::string& name) {
 Status Parser::read_tensor_shape(TensorInfo& info) {
   uint64_t at = cur_.pos();
   uint32_t n_dims = 0;
-  KILN_TRY(cur_.read(n_dims, "tensor n_dims"));
+  KILN_TRY(read(n_dims, "tensor n_dims"));
   if (n_dims == 0 || n_dims > static_cast<uint32_t>(kMaxDims)) {
     return fail(at, "n_dims " + std::to_string(n_dims) + " is not in 1..4");
   }
@@ -396,7 +413,7 @@ Status Parser::read_tensor_shape(TensorInfo& info) {
   for (uint32_t d = 0; d < n_dims; ++d) {
     at = cur_.pos();
     int64_t ne = 0;
-    KILN_TRY(cur_.read(ne, "tensor dimension"));
+    KILN_TRY(read(ne, "tensor dimension"));
     std::string dim = "dimension " + std::to_string(d);
     if (ne < 0) return fail(at, dim + " is negative (" + std::to_string(ne) + ")");
     if (ne == 0) return fail(at, dim + " is 0 (empty tensors are not allowed)");
@@ -411,7 +428,7 @@ Status Parser::read_tensor_shape(TensorInfo& info) {
 Status Parser::read_tensor_type(TensorInfo& info) {
   uint64_t at = cur_.pos();
   uint32_t id = 0;
-  KILN_TRY(cur_.read(id, "tensor type"));
+  KILN_TRY(read(id, "tensor type"));
   if (ggml_type_removed(id)) {
     return fail(at, "ggml type id " + std::to_string(id) + " was removed from ggml");
   }

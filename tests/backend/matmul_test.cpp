@@ -229,10 +229,10 @@ TEST(Matmul, ActivationQ8_0FollowsGgml) {
   x[1] = 2.5f;    // -> 2 (half to even)
   x[2] = -3.5f;   // -> -4
   x[3] = 0.49f;
-  uint8_t q[34];
-  quantize_activations(GgmlType::Q8_0, x.data(), q, 32);
+  std::vector<uint8_t> q(act_row_bytes(GgmlType::Q8_0, 32));
+  quantize_activations(GgmlType::Q8_0, x.data(), q.data(), 32);
   uint16_t d;
-  std::memcpy(&d, q, 2);
+  std::memcpy(&d, q.data(), 2);
   EXPECT_EQ(quant::fp16_to_f32(d), 1.0f);
   EXPECT_EQ(static_cast<int8_t>(q[2]), 127);
   EXPECT_EQ(static_cast<int8_t>(q[3]), 2);

@@ -34,7 +34,9 @@ GgmlType activation_type(GgmlType wtype) {
 size_t act_row_bytes(GgmlType act_type, int64_t n) {
   const auto traits = ggml_type_traits(static_cast<uint32_t>(act_type));
   KILN_CHECK(traits.has_value() && n % traits->block_size == 0);
-  return static_cast<size_t>(n / traits->block_size) * traits->type_size;
+  const size_t nb = static_cast<size_t>(n / traits->block_size);
+  const bool q8 = act_type == GgmlType::Q8_0 || act_type == GgmlType::Q8_1;
+  return nb * traits->type_size + (q8 ? nb * sizeof(Q8Extras) : 0);
 }
 
 namespace {
@@ -92,24 +94,26 @@ void quantize_activations(GgmlType act_type, const float* x, void* dst, int64_t 
       }
       return;
     case GgmlType::Q8_0:
-      for (int64_t b = 0; b < n / kQK; ++b) {
-        BlockQ8_0 blk;
-        float d;
-        quantize_q8_block(x + b * kQK, &d, blk.qs);
-        blk.d = f32_to_fp16(d);
-        std::memcpy(out + b * sizeof(blk), &blk, sizeof(blk));
-      }
-      return;
-    case GgmlType::Q8_1:
-      for (int64_t b = 0; b < n / kQK; ++b) {
-        BlockQ8_1 blk;
+    case GgmlType::Q8_1: {
+      const bool q8_1 = act_type == GgmlType::Q8_1;
+      const int64_t nb = n / kQK;
+      const size_t blk_bytes = q8_1 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+      uint8_t* extras = out + nb * blk_bytes;
+      for (int64_t b = 0; b < nb; ++b) {
+        BlockQ8_1 blk;  // Q8_0 is its prefix without s
         float d;
         const int sum = quantize_q8_block(x + b * kQK, &d, blk.qs);
         blk.d = f32_to_fp16(d);
         blk.s = f32_to_fp16(d * static_cast<float>(sum));
-        std::memcpy(out + b * sizeof(blk), &blk, sizeof(blk));
+        uint8_t* dst_blk = out + b * blk_bytes;
+        std::memcpy(dst_blk, &blk.d, 2);
+        if (q8_1) std::memcpy(dst_blk + 2, &blk.s, 2);
+        std::memcpy(dst_blk + (q8_1 ? 4 : 2), blk.qs, kQK);
+        const Q8Extras e{fp16_to_f32(blk.d), sum};
+        std::memcpy(extras + b * sizeof(Q8Extras), &e, sizeof(e));
       }
       return;
+    }
     case GgmlType::Q8_K:
       for (int64_t b = 0; b < n / kQK_K; ++b) {
         BlockQ8_K blk;

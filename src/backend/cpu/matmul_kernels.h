@@ -20,6 +20,13 @@ GgmlType activation_type(GgmlType wtype);
 // Converts one activation row of n floats to act_type (F32/F16/BF16/Q8_0/
 // Q8_1/Q8_K): Q8_0/Q8_1 as ggml's x86 quantize_row_q8_0/1 (d = amax/127,
 // round half to even), Q8_K as quantize_row_q8_K_ref. dst: act_row_bytes.
+// Q8_0/Q8_1 rows are the ggml blocks followed by one Q8Extras per block (the
+// SIMD kernels read d as float and fold the block sum into integer dots).
+struct Q8Extras {
+  float d;      // the block's d, as float (= the stored half)
+  int32_t sum;  // sum of the block's quants
+};
+
 void quantize_activations(GgmlType act_type, const float* x, void* dst, int64_t n);
 size_t act_row_bytes(GgmlType act_type, int64_t n);
 

@@ -59,14 +59,15 @@ struct AttentionParams {
   int64_t n_head = 0;     // query heads
   int64_t n_head_kv = 0;  // key/value heads; query head h uses kv head h / (n_head / n_head_kv)
   int64_t head_dim = 0;
-  float scale = 1.f;    // scores = scale * q.k
-  float softcap = 0.f;  // 0 = off, else scores = softcap * tanh(scores / softcap)
+  float scale = 1.f;      // scores = scale * q.k
+  float softcap = 0.f;    // 0 = off, else scores = softcap * tanh(scores / softcap)
+  int64_t kv_stride = 0;  // floats from one key (value) row to the next; 0: n_head_kv * head_dim
 };
 
 // Attention of one query over keys [key_begin, key_end) (the causal and
 // sliding-window mask expressed as a range; all other keys are masked).
-// q: [n_head][head_dim]; k, v: [n_keys][n_head_kv * head_dim] (rows indexed by
-// key position, at least key_end rows); out: [n_head][head_dim];
+// q: [n_head][head_dim]; k, v: [n_keys][kv_stride] (rows indexed by key
+// position, at least key_end rows; head g at offset g * head_dim); out: [n_head][head_dim];
 // scores: scratch of at least key_end - key_begin floats.
 // Precondition: key_begin < key_end.
 void attention(const float* q, const float* k, const float* v, int64_t key_begin, int64_t key_end,

@@ -1,0 +1,231 @@
+#include "model/blocks.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "backend/cpu/matmul.h"
+#include "core/check.h"
+#include "quant/quant.h"
+
+namespace kiln {
+namespace {
+
+void grow(std::vector<float>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+}
+
+// y: [n][w.rows] = x: [n][w.cols] times W^T.
+void matmul_rows(ForwardState& st, const Matrix& w, const float* x, int64_t n, float* y) {
+  if (st.matmul_mode == MatmulMode::kFast) {
+    cpu::matmul(w.type, w.data, w.rows, w.cols, x, n, y, st.pool);
+    return;
+  }
+  if (st.pool.size() == 1) {
+    cpu::matmul_reference(w.type, w.data, w.rows, w.cols, x, n, y);
+    return;
+  }
+  // The reference kernel is single-threaded: split the rows over the pool.
+  // Each row's result does not depend on the split, so threads never change it.
+  grow(st.ref_tmp, n * w.rows);
+  float* tmp = st.ref_tmp.data();
+  st.pool.parallel_for(static_cast<size_t>(w.rows), [&](size_t b, size_t e, int) {
+    const int64_t r0 = static_cast<int64_t>(b);
+    const int64_t nr = static_cast<int64_t>(e - b);
+    if (nr == 0) return;
+    float* part = tmp + n * r0;  // [n][nr]
+    cpu::matmul_reference(w.type, w.row(r0), nr, w.cols, x, n, part);
+    for (int64_t t = 0; t < n; ++t) {
+      std::copy(part + t * nr, part + (t + 1) * nr, y + t * w.rows + r0);
+    }
+  });
+}
+
+}  // namespace
+
+ForwardState::ForwardState(const ModelConfig& config, const LoadOptions& options)
+    : pool(std::max(1, options.n_threads)), matmul_mode(options.matmul), config_(config) {
+  scores.resize(static_cast<size_t>(pool.size()));
+}
+
+void ForwardState::reserve(int64_t n_tokens, int64_t n_ctx) {
+  const ModelConfig& c = config_;
+  grow(x, n_tokens * c.n_embd);
+  grow(cur, n_tokens * c.n_embd);
+  grow(out, n_tokens * c.n_embd);
+  grow(q, n_tokens * c.q_dim());
+  grow(k, n_tokens * c.kv_dim());
+  grow(v, n_tokens * c.kv_dim());
+  grow(attn, n_tokens * c.q_dim());
+  grow(gate, n_tokens * 2 * c.n_ff);
+  grow(up, n_tokens * c.n_ff);
+  for (auto& s : scores) grow(s, n_ctx);
+}
+
+void linear(Forward& f, const Matrix& w, const float* x, float* y) {
+  matmul_rows(f.state, w, x, f.n_tokens, y);
+}
+
+void add_bias(Forward& f, const Vec& b, float* y) {
+  if (b.empty()) return;
+  const auto n = static_cast<int64_t>(b.size());
+  for (int64_t t = 0; t < f.n_tokens; ++t) cpu::add(y + t * n, b.data(), y + t * n, n);
+}
+
+void rms_norm_rows(Forward& f, const float* x, const Vec& w, float* y) {
+  const auto n = static_cast<int64_t>(w.size());
+  for (int64_t t = 0; t < f.n_tokens; ++t) {
+    cpu::rms_norm(x + t * n, w.data(), y + t * n, n, f.config.norm_eps);
+  }
+}
+
+void add_residual(Forward& f, float* x, const float* y) {
+  cpu::add(x, y, x, f.n_tokens * f.config.n_embd);
+}
+
+void embed_tokens(Forward& f, const Matrix& token_embd, float scale, float* x) {
+  const int64_t n = f.config.n_embd;
+  for (int64_t t = 0; t < f.n_tokens; ++t) {
+    quant::dequantize_row(token_embd.type, token_embd.row(f.batch.tokens[t]), x + t * n, n);
+    if (scale != 1.0f) cpu::scale(x + t * n, n, scale);
+  }
+}
+
+namespace {
+
+// q, k, v of the batch: projections, biases, per-head QK-norm, RoPE.
+void project_qkv(Forward& f, const LayerWeights& w, const AttentionSpec& spec, const float* in) {
+  const ModelConfig& c = f.config;
+  ForwardState& st = f.state;
+  const int64_t T = f.n_tokens, qd = c.q_dim(), kvd = c.kv_dim(), hd = c.head_dim;
+  if (w.wqkv.present()) {
+    grow(st.qkv, T * (qd + 2 * kvd));
+    linear(f, w.wqkv, in, st.qkv.data());
+    for (int64_t t = 0; t < T; ++t) {
+      const float* row = st.qkv.data() + t * (qd + 2 * kvd);
+      std::copy(row, row + qd, st.q.data() + t * qd);
+      std::copy(row + qd, row + qd + kvd, st.k.data() + t * kvd);
+      std::copy(row + qd + kvd, row + qd + 2 * kvd, st.v.data() + t * kvd);
+    }
+  } else {
+    linear(f, w.wq, in, st.q.data());
+    linear(f, w.wk, in, st.k.data());
+    linear(f, w.wv, in, st.v.data());
+  }
+  add_bias(f, w.bq, st.q.data());
+  add_bias(f, w.bk, st.k.data());
+  add_bias(f, w.bv, st.v.data());
+  for (int64_t t = 0; t < T; ++t) {
+    float* qt = st.q.data() + t * qd;
+    float* kt = st.k.data() + t * kvd;
+    if (!w.q_norm.empty()) {
+      for (int64_t h = 0; h < c.n_head; ++h) {
+        cpu::rms_norm(qt + h * hd, w.q_norm.data(), qt + h * hd, hd, c.norm_eps);
+      }
+    }
+    if (!w.k_norm.empty()) {
+      for (int64_t h = 0; h < c.n_head_kv; ++h) {
+        cpu::rms_norm(kt + h * hd, w.k_norm.data(), kt + h * hd, hd, c.norm_eps);
+      }
+    }
+    const int64_t pos = f.batch.positions[t];
+    cpu::rope(qt, c.n_head, hd, pos, spec.rope);
+    cpu::rope(kt, c.n_head_kv, hd, pos, spec.rope);
+  }
+}
+
+}  // namespace
+
+void attention_block(Forward& f, int64_t il, const LayerWeights& w, const AttentionSpec& spec,
+                     const float* in, float* out) {
+  const ModelConfig& c = f.config;
+  ForwardState& st = f.state;
+  const int64_t T = f.n_tokens, qd = c.q_dim(), kvd = c.kv_dim(), hd = c.head_dim;
+  project_qkv(f, w, spec, in);
+  for (int64_t t = 0; t < T; ++t) {
+    f.cache.write(il, f.batch.seq_ids[t], f.batch.positions[t], st.k.data() + t * kvd,
+                  st.v.data() + t * kvd);
+  }
+  // The rows of each sequence in the batch, read once per layer.
+  std::unordered_map<int32_t, KvRows> rows;
+  size_t n_seq = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t seq = f.batch.seq_ids[t];
+    if (rows.count(seq)) continue;
+    if (st.kv_scratch.size() <= n_seq) st.kv_scratch.resize(n_seq + 1);
+    rows[seq] = f.cache.read(il, seq, f.cache.seq_length(seq), st.kv_scratch[n_seq++]);
+  }
+  std::vector<const KvRows*> row_of(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) row_of[t] = &rows[f.batch.seq_ids[t]];
+
+  const int64_t group = c.n_head / c.n_head_kv;
+  cpu::AttentionParams p{.n_head = 1,
+                         .n_head_kv = 1,
+                         .head_dim = hd,
+                         .scale = spec.scale,
+                         .softcap = spec.softcap,
+                         .kv_stride = kvd};
+  // One work item per (token, query head): each is computed by exactly one
+  // thread, so results do not depend on the thread count.
+  st.pool.parallel_for(static_cast<size_t>(T * c.n_head), [&](size_t b, size_t e, int ti) {
+    float* scores = st.scores[static_cast<size_t>(ti)].data();
+    for (size_t u = b; u < e; ++u) {
+      const int64_t t = static_cast<int64_t>(u) / c.n_head, h = static_cast<int64_t>(u) % c.n_head;
+      const int64_t g = h / group, pos = f.batch.positions[t];
+      const int64_t begin = spec.n_swa > 0 ? std::max<int64_t>(0, pos - spec.n_swa + 1) : 0;
+      cpu::attention(st.q.data() + t * qd + h * hd, row_of[t]->k + g * hd, row_of[t]->v + g * hd,
+                     begin, pos + 1, p, st.attn.data() + t * qd + h * hd, scores);
+    }
+  });
+  linear(f, w.wo, st.attn.data(), out);
+  add_bias(f, w.bo, out);
+}
+
+void ffn_block(Forward& f, const LayerWeights& w, FfnKind kind, const float* in, float* out) {
+  ForwardState& st = f.state;
+  const int64_t T = f.n_tokens, n_ff = f.config.n_ff;
+  float* gate = st.gate.data();
+  float* up = st.up.data();
+  if (w.ffn_gate_up.present()) {
+    linear(f, w.ffn_gate_up, in, gate);  // [T][2 n_ff]: gate then up per row
+    // Compact in place, ascending: row t's gate moves down to t * n_ff, never over
+    // a row not yet read.
+    for (int64_t t = 0; t < T; ++t) {
+      std::copy(gate + t * 2 * n_ff + n_ff, gate + (t + 1) * 2 * n_ff, up + t * n_ff);
+      std::copy(gate + t * 2 * n_ff, gate + t * 2 * n_ff + n_ff, gate + t * n_ff);
+    }
+  } else {
+    linear(f, w.ffn_gate, in, gate);
+    linear(f, w.ffn_up, in, up);
+  }
+  if (kind == FfnKind::kSwiGlu) {
+    cpu::swiglu(gate, up, gate, T * n_ff);
+  } else {
+    cpu::geglu_tanh(gate, up, gate, T * n_ff);
+  }
+  linear(f, w.ffn_down, gate, out);
+}
+
+void output_head(Forward& f, const GlobalWeights& g, const float* x, std::vector<float>& logits) {
+  const ModelConfig& c = f.config;
+  ForwardState& st = f.state;
+  std::vector<int64_t> wanted;
+  for (int64_t t = 0; t < f.n_tokens; ++t) {
+    if (f.batch.want_logits[t]) wanted.push_back(t);
+  }
+  const auto n = static_cast<int64_t>(wanted.size());
+  logits.resize(static_cast<size_t>(n * c.n_vocab));
+  if (n == 0) return;
+  grow(st.rows, n * c.n_embd);
+  for (int64_t j = 0; j < n; ++j) {
+    cpu::rms_norm(x + wanted[j] * c.n_embd, g.output_norm.data(), st.rows.data() + j * c.n_embd,
+                  c.n_embd, c.norm_eps);
+  }
+  matmul_rows(st, g.output, st.rows.data(), n, logits.data());
+  for (int64_t j = 0; j < n; ++j) {
+    float* row = logits.data() + j * c.n_vocab;
+    if (!g.output_bias.empty()) cpu::add(row, g.output_bias.data(), row, c.n_vocab);
+    if (c.final_logit_softcap > 0) cpu::softcap(row, c.n_vocab, c.final_logit_softcap);
+  }
+}
+
+}  // namespace kiln

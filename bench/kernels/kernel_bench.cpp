@@ -110,17 +110,38 @@ int copies_for(size_t bytes) {
   return static_cast<int>(std::max<size_t>(2, (200u << 20) / std::max<size_t>(bytes, 1) + 1));
 }
 
+// Device-to-device cudaMemcpy, bytes read + written per second: the best of a
+// graph of copies and plain back-to-back copies timed with events, 256 MiB and 1 GiB.
 double measure_copy_bw(cudaStream_t s) {
-  const size_t n = size_t{1} << 30;
-  void *a, *b;
-  CK(cudaMalloc(&a, n));
-  CK(cudaMalloc(&b, n));
-  CK(cudaMemset(a, 1, n));
-  const double t =
-      time_op([&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); }, 4, s, 9);
-  CK(cudaFree(a));
-  CK(cudaFree(b));
-  return 2.0 * n / t / 1e9;
+  double best = 0;
+  for (size_t n : {size_t{256} << 20, size_t{1} << 30}) {
+    void *a, *b;
+    CK(cudaMalloc(&a, n));
+    CK(cudaMalloc(&b, n));
+    CK(cudaMemset(a, 1, n));
+    auto copy = [&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); };
+    best = std::max(best, 2.0 * n / time_op(copy, 4, s, 9) / 1e9);
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    std::vector<double> ts;
+    for (int r = 0; r < 11; ++r) {
+      CK(cudaEventRecord(e0, s));
+      for (int i = 0; i < 4; ++i) copy(i);
+      CK(cudaEventRecord(e1, s));
+      CK(cudaEventSynchronize(e1));
+      float ms = 0;
+      CK(cudaEventElapsedTime(&ms, e0, e1));
+      ts.push_back(ms * 1e-3 / 4);
+    }
+    std::sort(ts.begin(), ts.end());
+    best = std::max(best, 2.0 * n / ts[ts.size() / 2] / 1e9);
+    CK(cudaEventDestroy(e0));
+    CK(cudaEventDestroy(e1));
+    CK(cudaFree(a));
+    CK(cudaFree(b));
+  }
+  return best;
 }
 
 struct Options {

@@ -29,8 +29,17 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
   const size_t smem = matvec_smem_bytes<T>(NC, tile_k);
   const int rows_per_block = kMatvecWarps * kMatvecRows;
   const int blocks = (rows + rows_per_block - 1) / rows_per_block;
-  kernel<<<blocks, kMatvecWarps * 32, smem, stream>>>(w, rows, K, x, xtype, y, tile_k);
-  return cudaGetLastError();
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(blocks);
+  cfg.blockDim = dim3(kMatvecWarps * 32);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr_pdl[1];
+  attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr_pdl;
+  cfg.numAttrs = 1;
+  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K, x, xtype, y, tile_k);
 }
 
 template <GgmlType T>
@@ -58,42 +67,62 @@ cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int x
   }
 }
 
-// One thread per unit of one row: decode and write 32 halves per sub-chunk.
+// One thread per unit; a block's 128 units are contiguous in the output
+// ([rows][K] row-major), so the decoded halves are staged in shared memory
+// (padded 16 bytes per unit against bank conflicts) and written out with
+// coalesced 16-byte stores.
+inline constexpr int kDequantThreads = 128;
+
 template <GgmlType T>
-__global__ void __launch_bounds__(256)
+__global__ void __launch_bounds__(kDequantThreads)
     dequant_f16_kernel(Planes w, int rows, int K, __half* __restrict__ out) {
   using D = Dec<T>;
+  constexpr int V = D::kUnit / 8;  // uint4 per unit
+  __shared__ uint4 stage[kDequantThreads * (V + 1)];
   const int64_t upr = K / D::kUnit, total = upr * rows;
-  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
-       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t row = idx / upr, u = idx % upr;
-    const typename D::Raw raw = D::load(w, row, u);
+  uint4* out4 = reinterpret_cast<uint4*>(out);
+  for (int64_t base = static_cast<int64_t>(blockIdx.x) * kDequantThreads; base < total;
+       base += static_cast<int64_t>(gridDim.x) * kDequantThreads) {
+    const int64_t idx = base + threadIdx.x;
+    if (idx < total) {
+      const int64_t row = idx / upr, u = idx % upr;
+      const typename D::Raw raw = D::load(w, row, u);
 #pragma unroll
-    for (int s = 0; s < D::kSubs; ++s) {
-      float q[32], sc[2] = {1.f, 1.f}, mn[2] = {0.f, 0.f};
-      D::decode(raw, s, q, sc, mn);
-      uint4 packed[4];
-      uint32_t* pw = reinterpret_cast<uint32_t*>(packed);
+      for (int s = 0; s < D::kSubs; ++s) {
+        float q[32], sc[2] = {1.f, 1.f}, mn[2] = {0.f, 0.f};
+        D::decode(raw, s, q, sc, mn);
+        uint32_t pw[16];
 #pragma unroll
-      for (int e = 0; e < 32; e += 2) {
-        const int g = e / 16;
-        const float a = D::kScaled ? fmaf(q[e], sc[g], mn[g]) : q[e];
-        const float b = D::kScaled ? fmaf(q[e + 1], sc[g], mn[g]) : q[e + 1];
-        const __half2 h = __floats2half2_rn(a, b);
-        pw[e / 2] = *reinterpret_cast<const uint32_t*>(&h);
+        for (int e = 0; e < 32; e += 2) {
+          const int g = e / 16;
+          const float a = D::kScaled ? fmaf(q[e], sc[g], mn[g]) : q[e];
+          const float b = D::kScaled ? fmaf(q[e + 1], sc[g], mn[g]) : q[e + 1];
+          const __half2 h = __floats2half2_rn(a, b);
+          pw[e / 2] = *reinterpret_cast<const uint32_t*>(&h);
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          stage[threadIdx.x * (V + 1) + 4 * s + i] =
+              make_uint4(pw[4 * i], pw[4 * i + 1], pw[4 * i + 2], pw[4 * i + 3]);
+        }
       }
-      uint4* dst = reinterpret_cast<uint4*>(out + row * K + u * D::kUnit + 32 * s);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) dst[i] = packed[i];
     }
+    __syncthreads();
+    const int64_t n4 = (total - base < kDequantThreads ? total - base : kDequantThreads) * V;
+    for (int i = threadIdx.x; i < n4; i += kDequantThreads) {
+      out4[base * V + i] = stage[(i / V) * (V + 1) + i % V];
+    }
+    __syncthreads();
   }
 }
 
 template <GgmlType T>
 cudaError_t launch_dequant_f16(const Planes& w, int rows, int K, void* out, cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(rows) * (K / Dec<T>::kUnit);
-  const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 132 * 16));
-  dequant_f16_kernel<T><<<blocks, 256, 0, stream>>>(w, rows, K, static_cast<__half*>(out));
+  const int blocks = static_cast<int>(
+      std::min<int64_t>((total + kDequantThreads - 1) / kDequantThreads, 132 * 16));
+  dequant_f16_kernel<T>
+      <<<blocks, kDequantThreads, 0, stream>>>(w, rows, K, static_cast<__half*>(out));
   return cudaGetLastError();
 }
 

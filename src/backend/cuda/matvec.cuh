@@ -10,7 +10,10 @@
 // banks. For types with a min term, tile-local sums of 16 activations are
 // staged too (sum_e (q_e s + m) x_e = s sum q_e x_e + m sum x_e).
 // The first weight loads of a tile are issued before the activation fill, so
-// the fill's latency hides under them.
+// the fill's latency hides under them, and each batch's loads are issued
+// before the previous batch's math (software pipeline). Launched with
+// programmatic dependent launch: the weight prefetch of this kernel overlaps
+// the tail of the previous kernel; griddepcontrol.wait precedes reading x.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -40,6 +43,19 @@ constexpr size_t matvec_smem_bytes(int nc, int tile_k) {
   return per_col * nc * sizeof(float);
 }
 
+// Loads units lane + 32 i (i < UNR, unit < nu) of rows rr, counted from unit u0.
+template <typename D, int UNR, int R>
+__device__ __forceinline__ void load_batch(const Planes& w, const int64_t (&rr)[R], int64_t u0,
+                                           int lane, int nu, typename D::Raw (&raw)[UNR][R]) {
+#pragma unroll
+  for (int i = 0; i < UNR; ++i) {
+    const int u = lane + 32 * i;
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      if (u < nu) raw[i][r] = D::load(w, rr[r], u0 + u);
+  }
+}
+
 template <GgmlType T, int NC, int R>
 __global__ void __launch_bounds__(kMatvecWarps * 32)
     matvec_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
@@ -52,6 +68,8 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
   float* xsum = xs + NC * xstride;      // [NC][tile_k / 16]
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int row0 = (blockIdx.x * kMatvecWarps + warp) * R;
+  // Let the next kernel in the stream start its weight prefetch early (PDL).
+  asm volatile("griddepcontrol.launch_dependents;");
   int64_t rr[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) rr[r] = min(row0 + r, rows - 1);
@@ -66,14 +84,11 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
     const int tk = min(tile_k, K - k0);
     const int nu = tk / U;
     const int64_t ubase = k0 / U;
-    typename D::Raw raw[UNR][R];
-#pragma unroll
-    for (int i = 0; i < UNR; ++i) {
-      const int u = lane + 32 * i;
-#pragma unroll
-      for (int r = 0; r < R; ++r)
-        if (u < nu) raw[i][r] = D::load(w, rr[r], ubase + u);
-    }
+    typename D::Raw raw[UNR][R], next[UNR][R];
+    load_batch<D, UNR, R>(w, rr, ubase, lane, nu, raw);
+    // Weights never depend on the previous kernel: under programmatic
+    // dependent launch they are requested before waiting for it; x is not.
+    if (k0 == 0) asm volatile("griddepcontrol.wait;" ::: "memory");
     __syncthreads();  // previous tile's readers are done with xs
     const int n4 = tk / 4;
     for (int i = threadIdx.x; i < NC * n4; i += blockDim.x) {
@@ -111,15 +126,9 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
     __syncthreads();
 
     for (int ub = 0; ub < nu; ub += 32 * UNR) {
-      if (ub > 0) {
-#pragma unroll
-        for (int i = 0; i < UNR; ++i) {
-          const int u = ub + lane + 32 * i;
-#pragma unroll
-          for (int r = 0; r < R; ++r)
-            if (u < nu) raw[i][r] = D::load(w, rr[r], ubase + u);
-        }
-      }
+      // Software pipeline: the next batch's loads are in flight during this batch's math.
+      const bool more = ub + 32 * UNR < nu;
+      if (more) load_batch<D, UNR, R>(w, rr, ubase + ub + 32 * UNR, lane, nu - ub - 32 * UNR, next);
 #pragma unroll
       for (int i = 0; i < UNR; ++i) {
         const int u = ub + lane + 32 * i;
@@ -163,6 +172,12 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
             }
           }
         }
+      }
+      if (more) {
+#pragma unroll
+        for (int i = 0; i < UNR; ++i)
+#pragma unroll
+          for (int r = 0; r < R; ++r) raw[i][r] = next[i][r];
       }
     }
   }

@@ -196,7 +196,11 @@ Status MatmulContext::matmul_gemm(const WeightView& w, const void* x, ActType xt
       "cublasGemmEx");
 }
 
-int64_t MatmulContext::decode_max_cols(GgmlType) { return 16; }
+// Measured crossover (docs/perf.md, v2, 11008x4096): quantized decode at 8 columns
+// ties the GEMM route; F16/BF16 GEMM beats decode from 4 columns.
+int64_t MatmulContext::decode_max_cols(GgmlType t) {
+  return t == GgmlType::F16 || t == GgmlType::BF16 ? 2 : 8;
+}
 
 Status MatmulContext::matmul(const WeightView& w, const void* x, ActType xtype, int64_t ncols,
                              float* y, cudaStream_t stream) {

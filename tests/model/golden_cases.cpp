@@ -1,7 +1,10 @@
 #include "golden_cases.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -136,6 +139,19 @@ std::vector<float> teacher_forced_logits(Model& model, const std::vector<int32_t
   const Status st = model.forward(batch, **cache, logits);
   EXPECT_TRUE(st.is_ok()) << st.message();
   return logits;
+}
+
+const std::string& arch_models_dir() {
+  static const std::string dir = [] {
+    const std::string d = (std::filesystem::temp_directory_path() /
+                           ("kiln_arch_models_" + std::to_string(::getpid())))
+                              .string();
+    const std::string cmd =
+        "python3 " + std::string(KILN_SOURCE_DIR) + "/tests/model/make_arch_models.py " + d;
+    if (std::system(cmd.c_str()) != 0) return std::string();
+    return d;
+  }();
+  return dir;
 }
 
 }  // namespace kiln::test

@@ -52,4 +52,9 @@ std::vector<float> teacher_forced_logits(Model& model, const std::vector<int32_t
 
 int32_t argmax(const float* x, int64_t n);
 
+// A temporary folder with the random-weight models of make_arch_models.py
+// ({arch}.gguf, {arch}.logits.f32, tokens.i32), made once per process; "" if
+// the script failed.
+const std::string& arch_models_dir();
+
 }  // namespace kiln::test

@@ -24,6 +24,12 @@ DotFn pick_dot(CpuIsa isa, GgmlType wtype) {
   return fn != nullptr ? fn : scalar_dot(wtype);
 }
 
+RowsDotFn pick_rows_dot(CpuIsa isa, GgmlType wtype) {
+  if (isa == CpuIsa::kAvx512) return avx512_rows_dot(wtype);
+  if (isa == CpuIsa::kAvx2) return avx2_rows_dot(wtype);
+  return nullptr;
+}
+
 void check_shapes(GgmlType wtype, int64_t rows, int64_t cols, int64_t n_tokens) {
   KILN_CHECK_MSG(quant::can_dequantize(wtype), "matmul: weight type not supported");
   const auto traits = ggml_type_traits(static_cast<uint32_t>(wtype));
@@ -96,16 +102,28 @@ void matmul_isa(CpuIsa isa, GgmlType wtype, const void* w, int64_t rows, int64_t
   });
   const size_t w_row = quant::row_bytes(wtype, cols);
   const auto* wb = static_cast<const uint8_t*>(w);
+  const RowsDotFn rows_dot = pick_rows_dot(isa, wtype);
   pool.parallel_for(
       static_cast<size_t>(rows),
       [&](size_t r0, size_t r1, int) {
         const void* xs[kMaxDotTokens];
-        float out[kMaxDotTokens];
+        float out[kMaxDotTokens * kMaxDotRows];
         for (size_t rt = r0; rt < r1; rt += kRowTile) {
           const size_t rt_end = std::min(r1, rt + kRowTile);
           for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxDotTokens) {
             const int nt = static_cast<int>(std::min<int64_t>(kMaxDotTokens, n_tokens - t0));
             for (int i = 0; i < nt; ++i) xs[i] = xq_base + (t0 + i) * act_bytes;
+            if (rows_dot != nullptr) {
+              for (size_t r = rt; r < rt_end; r += kMaxDotRows) {
+                const int nr = static_cast<int>(std::min<size_t>(kMaxDotRows, rt_end - r));
+                rows_dot(cols, wb + r * w_row, w_row, nr, xs, nt, out);
+                for (int i = 0; i < nt; ++i) {
+                  for (int j = 0; j < nr; ++j)
+                    y[(t0 + i) * rows + r + j] = out[i * kMaxDotRows + j];
+                }
+              }
+              continue;
+            }
             for (size_t r = rt; r < rt_end; ++r) {
               dot(cols, wb + r * w_row, xs, nt, out);
               for (int i = 0; i < nt; ++i) y[(t0 + i) * rows + r] = out[i];

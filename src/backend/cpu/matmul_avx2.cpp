@@ -6,10 +6,12 @@
 
 namespace kiln::cpu {
 DotFn avx2_dot(GgmlType wtype) { return avx2::dot_kernel(wtype); }
+RowsDotFn avx2_rows_dot(GgmlType wtype) { return avx2::rows_dot_kernel(wtype); }
 }  // namespace kiln::cpu
 #else
 #include "backend/cpu/matmul_kernels.h"
 namespace kiln::cpu {
 DotFn avx2_dot(GgmlType) { return nullptr; }
+RowsDotFn avx2_rows_dot(GgmlType) { return nullptr; }
 }  // namespace kiln::cpu
 #endif

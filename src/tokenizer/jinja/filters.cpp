@@ -19,6 +19,11 @@ using FilterFn = Result<Value> (*)(Interpreter&, const Value&, CallArgs&);
 const Value kNone{None{}};
 
 Value str_list(const std::vector<Value>& items) { return Value::list(items); }
+Value generator(const std::vector<Value>& items) {
+  Value v = Value::list(items);
+  std::get<ListPtr>(v.storage())->is_generator = true;
+  return v;
+}
 
 // ---- attribute getters (jinja2's make_attrgetter / make_multi_attrgetter) -------------
 
@@ -397,7 +402,9 @@ Result<Value> f_abs(Interpreter&, const Value& v, CallArgs&) {
 
 Result<Value> f_length(Interpreter&, const Value& v, CallArgs&) {
   if (v.is_string()) return Value(static_cast<int64_t>(pystr::length(v.as_string())));
-  if (v.is_list()) return Value(static_cast<int64_t>(v.as_list().items.size()));
+  if (v.is_list() && !v.as_list().is_generator) {
+    return Value(static_cast<int64_t>(v.as_list().items.size()));
+  }
   if (v.is_mapping()) return Value(static_cast<int64_t>(v.as_dict().entries.size()));
   if (v.is_undefined()) return Value(0);
   return Status::error("object of type '" + v.type_name() + "' has no len()");
@@ -416,6 +423,8 @@ Result<Value> f_first(Interpreter&, const Value& v, CallArgs&) {
 
 Result<Value> f_last(Interpreter&, const Value& v, CallArgs&) {
   if (v.is_undefined()) return undefined_error(v);
+  if (v.is_list() && v.as_list().is_generator)
+    return Status::error("'generator' object is not reversible");
   KILN_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(v));
   if (items.empty()) return Value::undefined("No last item, sequence was empty.");
   return items.back();
@@ -459,11 +468,11 @@ Result<Value> f_default(Interpreter&, const Value& v, CallArgs& args) {
 }
 
 Result<Value> f_items(Interpreter&, const Value& v, CallArgs&) {
-  if (v.is_undefined()) return Value::list({});
+  if (v.is_undefined()) return generator({});
   if (!v.is_mapping()) return Status::error("Can only get item pairs from a mapping.");
   std::vector<Value> out;
   for (const auto& [k, x] : v.as_dict().entries) out.push_back(Value::list({k, x}, true));
-  return str_list(out);
+  return generator(out);
 }
 
 Result<Value> f_dictsort(Interpreter&, const Value& v, CallArgs& args) {
@@ -514,7 +523,7 @@ Result<Value> f_unique(Interpreter& in, const Value& v, CallArgs& args) {
     seen.push_back(k);
     out.push_back(item);
   }
-  return str_list(out);
+  return generator(out);
 }
 
 Result<Value> min_max(const Value& v, CallArgs& args, bool want_max) {
@@ -570,7 +579,7 @@ Result<Value> f_batch(Interpreter&, const Value& v, CallArgs& args) {
     if (chunk.size() < n && !a[1].is_none()) chunk.resize(n, a[1]);
     out.push_back(Value::list(std::move(chunk)));
   }
-  return str_list(out);
+  return generator(out);
 }
 
 Result<Value> f_attr(Interpreter&, const Value& v, CallArgs& args) {
@@ -594,6 +603,7 @@ CallArgs rest_args(CallArgs& args, size_t skip) {
 }
 
 Result<Value> f_map(Interpreter& in, const Value& v, CallArgs& args) {
+  if (!v.truthy()) return generator({});  // jinja2: `if value:` before iterating
   KILN_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(v));
   KILN_TRY(in.tick(items.size()));
   std::vector<Value> out;
@@ -614,7 +624,7 @@ Result<Value> f_map(Interpreter& in, const Value& v, CallArgs& args) {
       KILN_ASSIGN_OR_RETURN(Value x, get_path(item, attribute, dflt));
       out.push_back(std::move(x));
     }
-    return str_list(out);
+    return generator(out);
   }
   const std::string name = args.positional[0].str();
   if (!is_known_filter(name)) return Status::error("No filter named '" + name + "'");
@@ -623,12 +633,13 @@ Result<Value> f_map(Interpreter& in, const Value& v, CallArgs& args) {
     KILN_ASSIGN_OR_RETURN(Value x, apply_filter(in, name, item, fargs));
     out.push_back(std::move(x));
   }
-  return str_list(out);
+  return generator(out);
 }
 
 // select / reject / selectattr / rejectattr.
 Result<Value> select_impl(Interpreter& in, const Value& v, CallArgs& args, bool by_attr,
                           bool keep) {
+  if (!v.truthy()) return generator({});  // jinja2: `if value:` before iterating
   KILN_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(v));
   KILN_TRY(in.tick(items.size()));
   size_t next = 0;
@@ -655,7 +666,7 @@ Result<Value> select_impl(Interpreter& in, const Value& v, CallArgs& args, bool 
     }
     if (r == keep) out.push_back(item);
   }
-  return str_list(out);
+  return generator(out);
 }
 Result<Value> f_select(Interpreter& in, const Value& v, CallArgs& a) {
   return select_impl(in, v, a, false, true);

@@ -94,6 +94,8 @@ Result<Value> get_attr(const Value& obj, const std::string& name) {
 
 Result<Value> get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) return undefined_error(obj);
+  if (obj.is_list() && obj.as_list().is_generator)
+    return Value::undefined("'generator' object is not subscriptable");
   if (obj.is_list() && is_index(key)) {
     const auto& items = obj.as_list().items;
     if (auto i = norm_index(index_of(key), items.size())) return items[*i];
@@ -125,7 +127,8 @@ Result<Value> get_slice(const Value& obj, const Value& start_v, const Value& sto
     if (!b->is_none() && !is_index(*b)) return Value::undefined("slice indices must be integers");
   }
   const bool is_str = obj.is_string();
-  if (!is_str && !obj.is_list()) return Value::undefined("object is not subscriptable");
+  if (!is_str && (!obj.is_list() || obj.as_list().is_generator))
+    return Value::undefined("object is not subscriptable");
   std::u32string cps;
   if (is_str) cps = pystr::decode(obj.as_string());
   const auto len = static_cast<int64_t>(is_str ? cps.size() : obj.as_list().items.size());

@@ -74,7 +74,8 @@ Result<bool> t_iterable(Interpreter&, const Value& v, CallArgs&) {
   return v.is_string() || v.is_list() || v.is_mapping() || v.is_undefined();
 }
 Result<bool> t_sequence(Interpreter&, const Value& v, CallArgs&) {
-  return v.is_string() || v.is_list() || v.is_mapping() || v.is_undefined();
+  return v.is_string() || (v.is_list() && !v.as_list().is_generator) || v.is_mapping() ||
+         v.is_undefined();
 }
 Result<bool> t_lower(Interpreter& in, const Value& v, CallArgs&) {
   CallArgs none;

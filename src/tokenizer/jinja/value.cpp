@@ -80,7 +80,7 @@ bool Value::truthy() const {
         } else if constexpr (std::is_same_v<T, std::string>) {
           return !x.empty();
         } else if constexpr (std::is_same_v<T, ListPtr>) {
-          return !x->items.empty();
+          return x->is_generator || !x->items.empty();
         } else if constexpr (std::is_same_v<T, DictPtr>) {
           return x->kind != DictKind::kDict || !x->entries.empty();
         } else {
@@ -97,7 +97,8 @@ std::string Value::type_name() const {
   if (is_int()) return "int";
   if (is_float()) return "float";
   if (is_string()) return "str";
-  if (is_list()) return as_list().is_tuple ? "tuple" : "list";
+  if (is_list())
+    return as_list().is_generator ? "generator" : as_list().is_tuple ? "tuple" : "list";
   if (is_dict()) {
     switch (as_dict().kind) {
       case DictKind::kDict:
@@ -131,6 +132,8 @@ void append_dict_repr(std::string& out, const DictData& d) {
 void append_repr(std::string& out, const Value& v) {
   if (v.is_string()) {
     out += pystr::string_repr(v.as_string());
+  } else if (v.is_list() && v.as_list().is_generator) {
+    out += "<generator object>";
   } else if (v.is_list()) {
     const auto& l = v.as_list();
     out.push_back(l.is_tuple ? '(' : '[');
@@ -274,7 +277,7 @@ struct JsonWriter {
                              : pystr::float_repr(d);
     } else if (v.is_string()) {
       out += pystr::json_quote(v.as_string(), ensure_ascii);
-    } else if (v.is_list()) {
+    } else if (v.is_list() && !v.as_list().is_generator) {
       return write_list(v.as_list(), level);
     } else if (v.is_mapping()) {
       return write_dict(v.as_dict(), level);

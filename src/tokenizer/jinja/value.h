@@ -40,7 +40,10 @@ struct None {};
 struct ListData {
   std::vector<Value> items;
   bool is_tuple = false;  // Python tuple: prints with ( ), compares only with tuples
-  int depth = 1;          // 1 + deepest element container
+  // A lazy iterator in jinja2 (what map/select/... return): always truthy, no len(),
+  // no indexing, not JSON serializable; `|list` makes it a list.
+  bool is_generator = false;
+  int depth = 1;  // 1 + deepest element container
 };
 
 enum class DictKind { kDict, kNamespace, kLoop };

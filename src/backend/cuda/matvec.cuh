@@ -127,8 +127,12 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
 
     for (int ub = 0; ub < nu; ub += 32 * UNR) {
       // Software pipeline: the next batch's loads are in flight during this batch's math.
-      const bool more = ub + 32 * UNR < nu;
+      // v2 measured this pipeline slower on large shapes (register moves, fewer
+      // resident warps; docs/perf.md), so it is off: batches load in turn.
+      constexpr bool kPipeline = false;
+      const bool more = kPipeline && ub + 32 * UNR < nu;
       if (more) load_batch<D, UNR, R>(w, rr, ubase + ub + 32 * UNR, lane, nu - ub - 32 * UNR, next);
+      if (!kPipeline && ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
 #pragma unroll
       for (int i = 0; i < UNR; ++i) {
         const int u = ub + lane + 32 * i;

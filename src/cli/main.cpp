@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln: an LLM inference engine and server for GGUF models"};
   app.require_subcommand(1);
   std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
 
   std::vector<std::pair<CLI::App*, Runner>> commands;
   auto add = [&](CLI::App* (*register_fn)(CLI::App&, Runner&)) {

@@ -6,7 +6,8 @@
 #include <cstdlib>
 
 namespace kiln::detail {
-[[noreturn]] inline void check_failed(const char* expr, const char* file, int line, const char* msg) {
+[[noreturn]] inline void check_failed(const char* expr, const char* file, int line,
+                                      const char* msg) {
   std::fprintf(stderr, "kiln: internal check failed at %s:%d: %s%s%s\n", file, line, expr,
                msg[0] ? " — " : "", msg);
   std::abort();

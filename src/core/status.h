@@ -42,8 +42,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}                 // NOLINT(implicit)
-  Result(Status status) : data_(std::move(status)) {            // NOLINT(implicit)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(implicit)
+  Result(Status status) : data_(std::move(status)) {  // NOLINT(implicit)
     if (std::get<Status>(data_).is_ok()) {
       std::fprintf(stderr, "kiln: Result constructed from OK Status\n");
       std::abort();
@@ -57,9 +57,18 @@ class [[nodiscard]] Result {
     static const Status kOk;
     return is_ok() ? kOk : std::get<Status>(data_);
   }
-  T& value() & { check(); return std::get<T>(data_); }
-  const T& value() const& { check(); return std::get<T>(data_); }
-  T&& value() && { check(); return std::get<T>(std::move(data_)); }
+  T& value() & {
+    check();
+    return std::get<T>(data_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<T>(data_);
+  }
+  T&& value() && {
+    check();
+    return std::get<T>(std::move(data_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -81,9 +90,9 @@ class [[nodiscard]] Result {
 #define KILN_CONCAT_(a, b) KILN_CONCAT_INNER_(a, b)
 
 // Returns the Status from the enclosing function if `expr` (a Status) failed.
-#define KILN_TRY(expr)                                   \
-  do {                                                   \
-    ::kiln::Status kiln_try_status_ = (expr);            \
+#define KILN_TRY(expr)                                      \
+  do {                                                      \
+    ::kiln::Status kiln_try_status_ = (expr);               \
     if (!kiln_try_status_.is_ok()) return kiln_try_status_; \
   } while (0)
 

@@ -132,30 +132,10 @@ Result<Value> f_string(Interpreter&, const Value& v, CallArgs&) {
   return v.is_string() ? v : Value(v.str());
 }
 
+// Escaping a Markup string leaves it as it is (markupsafe.escape).
 Result<Value> f_escape(Interpreter&, const Value& v, CallArgs&) {
-  std::string out;
-  for (char c : v.str()) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return Value(std::move(out));
+  if (v.is_safe()) return v;
+  return Value::safe_string(pystr::html_escape(v.str()));
 }
 
 Result<Value> f_indent(Interpreter&, const Value& v, CallArgs& args) {
@@ -588,7 +568,7 @@ Result<Value> f_attr(Interpreter&, const Value& v, CallArgs& args) {
 }
 
 Result<Value> f_safe(Interpreter&, const Value& v, CallArgs&) {
-  return v.is_string() ? v : Value(v.str());
+  return Value::safe_string(v.is_string() ? v.as_string() : v.str());
 }
 Result<Value> f_pprint(Interpreter&, const Value& v, CallArgs&) { return Value(v.repr()); }
 

@@ -125,6 +125,13 @@ Result<Value> binary_op(Interpreter& in, const std::string& op, const Value& a, 
       if (a.as_string().size() + b.as_string().size() > in.max_size()) {
         return Status::error("string longer than the output limit");
       }
+      // Markup.__add__ / __radd__: the plain operand is escaped, the result is Markup.
+      if (a.is_safe() || b.is_safe()) {
+        const auto markup = [](const Value& x) {
+          return x.is_safe() ? x.as_string() : pystr::html_escape(x.as_string());
+        };
+        return Value::safe_string(markup(a) + markup(b));
+      }
       return Value(a.as_string() + b.as_string());
     }
     if (a.is_list() && b.is_list() && a.as_list().is_tuple == b.as_list().is_tuple) {

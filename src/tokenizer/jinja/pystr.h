@@ -61,5 +61,7 @@ std::string float_repr(double x);
 std::string string_repr(std::string_view s);
 // A JSON string literal as json.dumps writes it.
 std::string json_quote(std::string_view s, bool ensure_ascii);
+// markupsafe.escape: & < > ' " become &amp; &lt; &gt; &#39; &#34;.
+std::string html_escape(std::string_view s);
 
 }  // namespace kiln::jinja::pystr

@@ -95,6 +95,13 @@ class Value {
   Value(CallablePtr c) : v_(std::move(c)) {}     // NOLINT(implicit)
 
   static Value undefined(std::string hint) { return Value(Undefined{std::move(hint)}); }
+  // A markupsafe.Markup string (the `safe` and `escape` filters make them):
+  // `+` with a plain string HTML-escapes the plain side and stays Markup.
+  static Value safe_string(std::string s) {
+    Value v(std::move(s));
+    v.safe_ = true;
+    return v;
+  }
   static Value list(std::vector<Value> items, bool is_tuple = false);
   static Value dict(DictKind kind = DictKind::kDict);
   static Value callable(std::string name, std::function<Result<Value>(Interpreter&, CallArgs&)> fn);
@@ -106,6 +113,7 @@ class Value {
   bool is_float() const { return std::holds_alternative<double>(v_); }
   bool is_number() const { return is_int() || is_float() || is_bool(); }
   bool is_string() const { return std::holds_alternative<std::string>(v_); }
+  bool is_safe() const { return safe_ && is_string(); }  // a Markup string
   bool is_list() const { return std::holds_alternative<ListPtr>(v_); }
   bool is_dict() const { return std::holds_alternative<DictPtr>(v_); }
   bool is_mapping() const { return is_dict() && as_dict().kind == DictKind::kDict; }
@@ -148,6 +156,7 @@ class Value {
 
  private:
   Storage v_;
+  bool safe_ = false;  // strings only: Markup
 };
 
 // Python ==: 1 == 1.0 == True, lists/dicts deep, Undefined == Undefined.

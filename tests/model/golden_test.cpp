@@ -26,6 +26,11 @@ std::unique_ptr<Model> load(const GoldenCase& c, int n_threads = 1) {
 // Default cases: where llama.cpp's default and f32ref ids differ inside the
 // robust prefix (13 quantized cases, README "Greedy robustness"), the README
 // accepts either config's ids; the test does the same and says which matched.
+// The fast path copies llama.cpp's activation quantization but not its F16
+// flash attention, so its logits sit within the README's default tolerance,
+// not within 5e-4; for it the README's token-by-token rule applies: a
+// divergence at step s is accepted only if the golden margin there is below
+// the logit tolerance (after it the prefixes differ, so comparison stops).
 TEST_P(Golden, GreedyIds) {
   const GoldenCase& c = GetParam();
   auto model = load(c);
@@ -52,9 +57,17 @@ TEST_P(Golden, GreedyIds) {
                   c.id.c_str(), c.robust_steps, own);
       return;
     }
+    if (c.greedy_margins[own] < golden_tolerance(c)) {
+      std::printf(
+          "GREEDY %s diverges at step %d/%d where the margin %.3g is below the "
+          "tolerance %.3g (README rule)\n",
+          c.id.c_str(), own, c.robust_steps, c.greedy_margins[own], golden_tolerance(c));
+      return;
+    }
   }
   FAIL() << "step " << own << ": got " << ids[own] << ", want " << c.greedy_ids[own] << " (margin "
-         << c.greedy_margins[own] << ", robust_steps " << c.robust_steps << ")";
+         << c.greedy_margins[own] << ", tolerance " << golden_tolerance(c) << ", robust_steps "
+         << c.robust_steps << ")";
 }
 
 TEST_P(Golden, TeacherForcedLogits) {

@@ -14,5 +14,7 @@ using Runner = std::function<int()>;
 // Each returns the subcommand and sets `run`.
 CLI::App* add_inspect_command(CLI::App& app, Runner& run);
 CLI::App* add_tokenize_command(CLI::App& app, Runner& run);
+CLI::App* add_run_command(CLI::App& app, Runner& run);
+CLI::App* add_bench_command(CLI::App& app, Runner& run);
 
 }  // namespace kiln::cli

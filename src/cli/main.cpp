@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   using namespace kiln::cli;
   CLI::App app{"kiln: an LLM inference engine and server for GGUF models"};
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level may follow the subcommand
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
     commands.emplace_back(sub, std::move(run));
   };
   // One line per subcommand.
+  add(add_run_command);
+  add(add_bench_command);
   add(add_inspect_command);
   add(add_tokenize_command);
 

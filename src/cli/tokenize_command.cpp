@@ -5,12 +5,11 @@
 // chat template renders for the messages (a JSON array of {role, content},
 // or an object {"messages": [...], "add_generation_prompt": bool, "tools": [...]}).
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "gguf/gguf.h"
 #include "tokenizer/jinja/chat_template.h"
@@ -28,17 +27,10 @@ struct TokenizeOptions {
   bool json = false;
 };
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "kiln: error: %s\n", message.c_str());
-  return 1;
-}
-
 int print_chat(const Tokenizer& tok, const TokenizeOptions& o) {
-  std::ifstream in(o.chat_file, std::ios::binary);
-  if (!in) return fail(o.chat_file + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  auto source = read_text_file(o.chat_file);
+  if (!source.is_ok()) return fail(source.status().message());
+  nlohmann::json doc = nlohmann::json::parse(*source, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return fail(o.chat_file + ": not valid JSON");
   nlohmann::json messages = doc, tools = nullptr;
   bool add_generation_prompt = true;

@@ -6,18 +6,39 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "backend/cuda/decode.cuh"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/matvec.cuh"
+#include "backend/cuda/matvec_int.cuh"
 
 namespace kiln::cuda {
 
 inline constexpr int kMatvecRows = 2;  // rows per warp (R)
 
+// Launches kernel over `blocks` blocks of `threads` with programmatic dependent launch.
+template <typename K>
+cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStream_t stream,
+                       const Planes& w, int rows, int K_, const void* x, int xtype, float* y,
+                       int tile_k) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(blocks);
+  cfg.blockDim = dim3(threads);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr_pdl[1];
+  attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr_pdl;
+  cfg.numAttrs = 1;
+  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k);
+}
+
+// F32 kernel (F16/BF16 weights, and any type without an IDot).
 template <GgmlType T, int NC>
-cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
-                             cudaStream_t stream) {
+cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                              cudaStream_t stream) {
   constexpr int kMaxTile = kMatvecTileFloats / NC / 256 * 256;
   constexpr size_t kMaxSmem = matvec_smem_bytes<T>(NC, kMaxTile);
   auto* kernel = matvec_kernel<T, NC, kMatvecRows>;
@@ -26,20 +47,49 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
   if (attr != cudaSuccess) return attr;
   const int tile_k = K <= kMaxTile ? K : kMaxTile;
-  const size_t smem = matvec_smem_bytes<T>(NC, tile_k);
   const int rows_per_block = kMatvecWarps * kMatvecRows;
-  const int blocks = (rows + rows_per_block - 1) / rows_per_block;
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(blocks);
-  cfg.blockDim = dim3(kMatvecWarps * 32);
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr_pdl[1];
-  attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr_pdl;
-  cfg.numAttrs = 1;
-  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K, x, xtype, y, tile_k);
+  return launch_pdl(kernel, (rows + rows_per_block - 1) / rows_per_block, kMatvecWarps * 32,
+                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
+}
+
+// Integer kernel, R rows per warp, W warps per block.
+template <GgmlType T, int NC, int R, int W>
+cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                              cudaStream_t stream) {
+  constexpr int kMaxTile = matvec_int_max_tile<T>(NC);
+  constexpr size_t kMaxSmem = matvec_int_smem_bytes<T>(NC, kMaxTile);
+  auto* kernel = matvec_int_kernel<T, NC, R, W>;
+  static const cudaError_t attr = cudaFuncSetAttribute(
+      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
+  if (attr != cudaSuccess) return attr;
+  const int tile_k = K <= kMaxTile ? K : kMaxTile;
+  return launch_pdl(kernel, (rows + W * R - 1) / (W * R), W * 32,
+                    matvec_int_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
+}
+
+// Experiment switch for the measurement of v4 (KILN_MATVEC_VARIANT: 0 = 2 rows
+// x 8 warps, 1 = 4 rows x 4 warps, 2 = 1 row x 8 warps); 1 column only.
+inline int matvec_variant() {
+  static const int v = [] {
+    const char* e = std::getenv("KILN_MATVEC_VARIANT");
+    return e ? std::atoi(e) : 0;
+  }();
+  return v;
+}
+
+template <GgmlType T, int NC>
+cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                             cudaStream_t stream) {
+  if constexpr (IDot<T>::kEnabled) {
+    if constexpr (NC == 1) {
+      const int v = matvec_variant();
+      if (v == 1) return launch_matvec_int<T, NC, 4, 4>(w, rows, K, x, xtype, y, stream);
+      if (v == 2) return launch_matvec_int<T, NC, 1, 8>(w, rows, K, x, xtype, y, stream);
+    }
+    return launch_matvec_int<T, NC, 2, 8>(w, rows, K, x, xtype, y, stream);
+  } else {
+    return launch_matvec_f32<T, NC>(w, rows, K, x, xtype, y, stream);
+  }
 }
 
 template <GgmlType T>

@@ -1,0 +1,281 @@
+// Integer dot products of quantized weights with 16-bit quantized activations
+// (device code), for the decode kernel of matvec_int.cuh.
+//
+// Activations are staged per 32 elements as an XBlock: q[e] int16 with
+// x[e] ~= d * q[e] (d = amax / 32000, so the rounding error is ~1e-5 of the
+// block's largest element, far under the decode tolerance), plus
+// s0 = d * sum q[0..15] and s1 = d * sum q[16..31] for the offset and min
+// terms. Weight quants stay as bytes (0..63, or int8 for Q8_0); dp2a
+// multiplies two int16 activations with two weight bytes and accumulates in
+// int32 (|sum| < 2^27 per 32 elements), so one instruction does what the F32
+// path does with four (byte -> float, offset, FMA for each of two elements).
+// Result of IDot<T>::sub(raw, s, x) = sum over sub-chunk s (elements 32s..32s+31
+// of the unit, Dec<T> conventions) of w[e] * d * q[e], in float.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/cuda/decode.cuh"
+
+namespace kiln::cuda {
+
+// One 32-element block of activations in shared memory (80 bytes, 16-aligned).
+struct XBlock {
+  uint4 q[4];  // int16 q[0..31]; 32-bit word m holds q[2m] (low half) and q[2m + 1]
+  float d, s0, s1, pad;
+};
+
+// An XBlock read into registers.
+struct XRegs {
+  uint32_t w[16];
+  float d, s0, s1;
+};
+
+__device__ __forceinline__ XRegs load_xblock(const XBlock* b) {
+  XRegs x;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const uint4 v = b->q[i];
+    x.w[4 * i] = v.x;
+    x.w[4 * i + 1] = v.y;
+    x.w[4 * i + 2] = v.z;
+    x.w[4 * i + 3] = v.w;
+  }
+  const float4 m = *reinterpret_cast<const float4*>(&b->d);
+  x.d = m.x;
+  x.s0 = m.y;
+  x.s1 = m.z;
+  return x;
+}
+
+namespace idot {
+
+// acc + sum over weight words k < N (4 bytes = elements 4k..4k+3 from xw[2k], xw[2k + 1]).
+template <int N>
+__device__ __forceinline__ int dot(const uint32_t* wv, const uint32_t* xw, int acc) {
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    acc = __dp2a_lo(static_cast<int>(xw[2 * k]), static_cast<int>(wv[k]), acc);
+    acc = __dp2a_hi(static_cast<int>(xw[2 * k + 1]), static_cast<int>(wv[k]), acc);
+  }
+  return acc;
+}
+
+// Sums of the two 16-element halves of a 32-element sub-chunk whose 8 weight words are wv.
+__device__ __forceinline__ void dot_halves(const uint32_t* wv, const XRegs& x, int& i0, int& i1) {
+  i0 = dot<4>(wv, x.w, 0);
+  i1 = dot<4>(wv + 4, x.w + 8, 0);
+}
+
+}  // namespace idot
+
+template <GgmlType T>
+struct IDot {
+  static constexpr bool kEnabled = false;
+};
+
+template <>
+struct IDot<GgmlType::Q8_0> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q8_0>::Raw& r, int, const XRegs& x) {
+    const uint32_t wv[8] = {r.v[0].x, r.v[0].y, r.v[0].z, r.v[0].w,
+                            r.v[1].x, r.v[1].y, r.v[1].z, r.v[1].w};
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    return dec::h2f(r.d) * x.d * static_cast<float>(i0 + i1);
+  }
+};
+
+namespace idot {
+// Q4_0/Q4_1 nibbles (plus Q5 high bits): wv[0..3] low nibbles (elements 0..15), wv[4..7] high.
+__device__ __forceinline__ void nibbles(const uint4& v, uint32_t* wv) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t wd = dec::word(v, i);
+    wv[i] = wd & 0x0F0F0F0Fu;
+    wv[4 + i] = (wd >> 4) & 0x0F0F0F0Fu;
+  }
+}
+__device__ __forceinline__ void nibbles5(const uint4& v, uint32_t qh, uint32_t* wv) {
+  nibbles(v, wv);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    wv[i] |= dec::spread4((qh >> (4 * i)) & 0xF);
+    wv[4 + i] |= dec::spread4((qh >> (16 + 4 * i)) & 0xF);
+  }
+}
+}  // namespace idot
+
+template <>
+struct IDot<GgmlType::Q4_0> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q4_0>::Raw& r, int, const XRegs& x) {
+    uint32_t wv[8];
+    idot::nibbles(r.v, wv);
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    return dec::h2f(r.d) * fmaf(x.d, static_cast<float>(i0 + i1), -8.f * (x.s0 + x.s1));
+  }
+};
+
+template <>
+struct IDot<GgmlType::Q4_1> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q4_1>::Raw& r, int, const XRegs& x) {
+    uint32_t wv[8];
+    idot::nibbles(r.v, wv);
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    return fmaf(dec::h2f(r.dm) * x.d, static_cast<float>(i0 + i1),
+                dec::h2f(r.dm >> 16) * (x.s0 + x.s1));
+  }
+};
+
+template <>
+struct IDot<GgmlType::Q5_0> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q5_0>::Raw& r, int, const XRegs& x) {
+    uint32_t wv[8];
+    idot::nibbles5(r.v, r.qh, wv);
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    return dec::h2f(r.d) * fmaf(x.d, static_cast<float>(i0 + i1), -16.f * (x.s0 + x.s1));
+  }
+};
+
+template <>
+struct IDot<GgmlType::Q5_1> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q5_1>::Raw& r, int, const XRegs& x) {
+    uint32_t wv[8];
+    idot::nibbles5(r.v, r.qh, wv);
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    return fmaf(dec::h2f(r.dm) * x.d, static_cast<float>(i0 + i1),
+                dec::h2f(r.dm >> 16) * (x.s0 + x.s1));
+  }
+};
+
+// Q4_K: sub-chunk s of unit j = low (s = 0) or high nibbles of the unit's 32 bytes.
+template <>
+struct IDot<GgmlType::Q4_K> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q4_K>::Raw& r, int s, const XRegs& x) {
+    uint32_t wv[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      wv[i] = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
+    }
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    float sc, mn;
+    dec::scale_min_k4(2 * r.j + s, r.meta, &sc, &mn);
+    return fmaf(sc * x.d, static_cast<float>(i0 + i1), mn * (x.s0 + x.s1));
+  }
+};
+
+template <>
+struct IDot<GgmlType::Q5_K> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q5_K>::Raw& r, int s, const XRegs& x) {
+    const int sb = 2 * r.j + s;
+    uint32_t wv[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      const uint32_t hd = dec::word(r.h[i / 4], i % 4);
+      const uint32_t nib = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
+      wv[i] = nib | (((hd >> sb) & 0x01010101u) << 4);
+    }
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    float sc, mn;
+    dec::scale_min_k4(sb, r.meta, &sc, &mn);
+    return fmaf(sc * x.d, static_cast<float>(i0 + i1), mn * (x.s0 + x.s1));
+  }
+};
+
+// Q6_K: values 0..63 (offset 32 applied through s0/s1), one scale per 16 elements.
+template <>
+struct IDot<GgmlType::Q6_K> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q6_K>::Raw& r, int s, const XRegs& x) {
+    uint32_t wv[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t lw = dec::word(r.ql[2 * (s & 1) + i / 4], i % 4);
+      const uint32_t hw = dec::word(r.qh[i / 4], i % 4);
+      const uint32_t lo = s < 2 ? (lw & 0x0F0F0F0Fu) : ((lw >> 4) & 0x0F0F0F0Fu);
+      wv[i] = lo | (((hw >> (2 * s)) & 0x03030303u) << 4);
+    }
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    const float d = dec::h2f(r.d);
+    float sc[2];
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int c = 2 * s + g;  // scale index within the half
+      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
+      sc[g] = d * static_cast<float>(static_cast<int8_t>(dec::byte_of(wd, c % 4)));
+    }
+    return sc[0] * fmaf(x.d, static_cast<float>(i0), -32.f * x.s0) +
+           sc[1] * fmaf(x.d, static_cast<float>(i1), -32.f * x.s1);
+  }
+};
+
+template <>
+struct IDot<GgmlType::Q2_K> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q2_K>::Raw& r, int s, const XRegs& x) {
+    uint32_t wv[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) wv[i] = (dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u;
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    const float d = dec::h2f(r.dd), dmin = dec::h2f(r.dd >> 16);
+    float acc = 0.f;
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int c = 2 * s + g;
+      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
+      const uint32_t b = dec::byte_of(wd, c % 4);
+      const float sc = d * static_cast<float>(b & 0xF), mn = -dmin * static_cast<float>(b >> 4);
+      acc = fmaf(sc * x.d, static_cast<float>(g == 0 ? i0 : i1), acc);
+      acc = fmaf(mn, g == 0 ? x.s0 : x.s1, acc);
+    }
+    return acc;
+  }
+};
+
+template <>
+struct IDot<GgmlType::Q3_K> {
+  static constexpr bool kEnabled = true;
+  __device__ static float sub(const Dec<GgmlType::Q3_K>::Raw& r, int s, const XRegs& x) {
+    const int hbit = 4 * r.h + s;
+    uint32_t wv[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const uint32_t lo = (dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u;
+      const uint32_t hb = ((dec::word(r.hm[i / 4], i % 4) >> hbit) & 0x01010101u) << 2;
+      wv[i] = lo | hb;
+    }
+    int i0, i1;
+    idot::dot_halves(wv, x, i0, i1);
+    const float d = dec::h2f(r.sd.w);
+    float acc = 0.f;
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int c = 2 * s + g;  // j = 8h + c
+      const uint32_t b = dec::byte_of(dec::word(r.sd, c / 4), c % 4);
+      const uint32_t low4 = r.h ? (b >> 4) : (b & 15);
+      const uint32_t high2 = (dec::byte_of(r.sd.z, c % 4) >> (2 * (2 * r.h + c / 4))) & 3;
+      const float sc = d * static_cast<float>(static_cast<int>(low4 | (high2 << 4)) - 32);
+      acc = fmaf(sc, fmaf(x.d, static_cast<float>(g == 0 ? i0 : i1), -4.f * (g == 0 ? x.s0 : x.s1)),
+                 acc);
+    }
+    return acc;
+  }
+};
+
+}  // namespace kiln::cuda

@@ -1,0 +1,181 @@
+// The decode (matrix-vector) kernel for quantized weights with integer dot
+// products (idot.cuh): activations are quantized per 32 elements to int16 in
+// shared memory, weights stay integers, dp2a does two multiply-adds per
+// instruction. v4 of docs/perf.md: the F32 kernel (matvec.cuh) spent ~3
+// instructions per weight (byte permute, FADD, FFMA) plus 4.5 shared-memory
+// bytes per weight per row pair; on the H200 that issue time rivals the
+// transfer time on 4096-row shapes, and it ran after, not under, the loads.
+//
+// Grid: one block of W warps per W * R rows; each warp owns R rows and walks
+// K with its 32 lanes, lane L taking units L, L + 32, ... (16-byte weight
+// loads contiguous across the warp). Activations of a K tile: for column c,
+// unit u of the tile, sub-chunk s: XBlock at xs + c * cstride + u * kUnitBytes
+// + 80 s; units of more than 32 elements are padded by 16 bytes so that lanes
+// reading consecutive units hit distinct banks. Programmatic dependent launch
+// as in matvec.cuh: weights are requested before griddepcontrol.wait.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "backend/cuda/idot.cuh"
+#include "backend/cuda/matvec.cuh"
+
+namespace kiln::cuda {
+
+// Shared-memory activation budget per block (bytes of XBlocks).
+inline constexpr int kMatvecIntSmemBytes = 96 * 1024;
+
+template <GgmlType T>
+constexpr int xunit_bytes() {
+  constexpr int U = Dec<T>::kUnit;
+  return U / 32 * static_cast<int>(sizeof(XBlock)) + (U > 32 ? 16 : 0);
+}
+
+// Shared bytes for nc columns of a tile of tile_k elements (a multiple of the unit).
+template <GgmlType T>
+constexpr size_t matvec_int_smem_bytes(int nc, int tile_k) {
+  return static_cast<size_t>(nc) * (tile_k / Dec<T>::kUnit) * xunit_bytes<T>();
+}
+
+// Largest tile (multiple of 256 elements, at least 256) within the budget.
+template <GgmlType T>
+constexpr int matvec_int_max_tile(int nc) {
+  const int per256 = static_cast<int>(matvec_int_smem_bytes<T>(1, 256));
+  const int t = kMatvecIntSmemBytes / (nc * per256) * 256;
+  return t < 256 ? 256 : t;
+}
+
+// Reads 4 activations at element e of column c (xtype 0 F32, 1 F16, 2 BF16).
+__device__ __forceinline__ float4 load_x4(const void* xv, int xtype, int64_t src) {
+  if (xtype == 0)
+    return __ldg(reinterpret_cast<const float4*>(static_cast<const float*>(xv) + src));
+  const uint2 b = __ldg(reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(xv) + src));
+  if (xtype == 1) {
+    const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&b.x));
+    const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(&b.y));
+    return make_float4(a.x, a.y, bb.x, bb.y);
+  }
+  return make_float4(__uint_as_float(b.x << 16), __uint_as_float(b.x & 0xFFFF0000u),
+                     __uint_as_float(b.y << 16), __uint_as_float(b.y & 0xFFFF0000u));
+}
+
+// Float v (|v| <= 2^22) rounded to the nearest integer, as its low 16 bits
+// (two's complement) and as a float: adding 1.5 * 2^23 leaves the integer in
+// the mantissa, without the quarter-rate float->int conversion.
+__device__ __forceinline__ uint32_t round16(float v, float& as_float) {
+  constexpr float kMagic = 12582912.0f;
+  const float t = v + kMagic;
+  as_float = t - kMagic;
+  return __float_as_uint(t) & 0xFFFFu;
+}
+
+// Quantizes the tile [k0, k0 + tk) of the nc columns of x into XBlocks. Every
+// thread of the block calls it; 8 consecutive lanes own one 32-element block.
+template <GgmlType T>
+__device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int nc, int K, int k0,
+                                             int tk, uint8_t* xs, int cstride) {
+  constexpr int U = Dec<T>::kUnit;
+  const int n4 = tk / 4, total = nc * n4;
+  for (int i0 = 0; i0 < total; i0 += blockDim.x) {
+    const int i = i0 + static_cast<int>(threadIdx.x);
+    const bool active = i < total;  // whole 8-lane groups are active or not
+    const int c = active ? i / n4 : 0, e = active ? (i % n4) * 4 : 0;
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (active) v = load_x4(xv, xtype, static_cast<int64_t>(c) * K + k0 + e);
+    float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+#pragma unroll
+    for (int off = 1; off < 8; off *= 2)
+      amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
+    const float inv = amax > 0.f ? 32000.f / amax : 0.f;
+    float f0, f1, f2, f3;
+    const uint32_t q0 = round16(v.x * inv, f0), q1 = round16(v.y * inv, f1);
+    const uint32_t q2 = round16(v.z * inv, f2), q3 = round16(v.w * inv, f3);
+    float sum = (f0 + f1) + (f2 + f3);
+    // Sum over the 4 lanes of this half (16 elements).
+    sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
+    sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
+    if (active) {
+      const int eu = e % U, blk = eu / 32, ei = eu % 32;
+      auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
+                                           blk * static_cast<int>(sizeof(XBlock)));
+      *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
+          make_uint2(q0 | (q1 << 16), q2 | (q3 << 16));
+      const float d = amax / 32000.f;
+      if (ei == 0) {
+        xb->d = d;
+        xb->s0 = d * sum;
+      } else if (ei == 16) {
+        xb->s1 = d * sum;
+      }
+    }
+  }
+}
+
+template <GgmlType T, int NC, int R, int W>
+__global__ void __launch_bounds__(W * 32)
+    matvec_int_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
+                      float* __restrict__ y, int tile_k) {
+  using D = Dec<T>;
+  using I = IDot<T>;
+  constexpr int U = D::kUnit, UB = xunit_bytes<T>(), UNR = matvec_unroll<D>();
+  extern __shared__ uint4 smem_int[];
+  uint8_t* xs = reinterpret_cast<uint8_t*>(smem_int);
+  const int cstride = tile_k / U * UB;  // bytes per column in xs
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int row0 = (blockIdx.x * W + warp) * R;
+  asm volatile("griddepcontrol.launch_dependents;");
+  int64_t rr[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) rr[r] = min(row0 + r, rows - 1);
+
+  float acc[R][NC];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int c = 0; c < NC; ++c) acc[r][c] = 0.f;
+
+  for (int k0 = 0; k0 < K; k0 += tile_k) {
+    const int tk = min(tile_k, K - k0);
+    const int nu = tk / U;
+    const int64_t ubase = k0 / U;
+    typename D::Raw raw[UNR][R];
+    load_batch<D, UNR, R>(w, rr, ubase, lane, nu, raw);
+    if (k0 == 0) asm volatile("griddepcontrol.wait;" ::: "memory");
+    __syncthreads();  // previous tile's readers are done with xs
+    fill_xblocks<T>(xv, xtype, NC, K, k0, tk, xs, cstride);
+    __syncthreads();
+
+    for (int ub = 0; ub < nu; ub += 32 * UNR) {
+      if (ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
+#pragma unroll
+      for (int i = 0; i < UNR; ++i) {
+        const int u = ub + lane + 32 * i;
+        if (u >= nu) continue;
+#pragma unroll
+        for (int s = 0; s < D::kSubs; ++s) {
+#pragma unroll
+          for (int c = 0; c < NC; ++c) {
+            const XRegs x =
+                load_xblock(reinterpret_cast<const XBlock*>(xs + c * cstride + u * UB) + s);
+#pragma unroll
+            for (int r = 0; r < R; ++r) acc[r][c] += I::sub(raw[i][r], s, x);
+          }
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+#pragma unroll
+    for (int c = 0; c < NC; ++c) {
+      float v = acc[r][c];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+      if (lane == 0 && row0 + r < rows) y[static_cast<int64_t>(c) * rows + row0 + r] = v;
+    }
+  }
+}
+
+}  // namespace kiln::cuda

@@ -7,8 +7,11 @@
 // checked against the CPU reference (quant::dequantize_row + float64 dot),
 // then timed: CUDA-graph of many launches rotating over enough weight copies
 // that L2 (50 MB) cannot serve them, median over replays.
-// Ceilings: device-to-device cudaMemcpy (bytes read + written) and cuBLAS
-// dense BF16 GEMM on the same shape.
+// Ceilings: device-to-device cudaMemcpy (bytes read + written), cuBLAS
+// dense BF16 GEMM on the same shape, and at 1 column a plain streaming-read
+// kernel over the same weight bytes in the same graph of launches (what any
+// kernel that reads those bytes once pays for launch, ramp and tail).
+// A second of copies first brings the clocks up.
 //
 // Usage: kernel_bench [--quick] [--json FILE] [--types q4_0,q4_K,...]
 //                     [--shapes llama7b|tinyllama|all] [--cols 1,2,4,...]
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "backend/cuda/matmul.h"
+#include "read_ceiling.h"
 #include "ref.h"
 
 namespace {
@@ -246,6 +250,18 @@ int main(int argc, char** argv) {
   CK(cudaGetDeviceProperties(&prop, 0));
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  {
+    // Warm-up: about a second of copies so that clocks are up before timing.
+    void *a, *b;
+    const size_t n = size_t{512} << 20;
+    CK(cudaMalloc(&a, n));
+    CK(cudaMalloc(&b, n));
+    CK(cudaMemset(a, 1, n));
+    for (int i = 0; i < 4000; ++i) CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s));
+    CK(cudaStreamSynchronize(s));
+    CK(cudaFree(a));
+    CK(cudaFree(b));
+  }
   const double copy_bw = measure_copy_bw(s);
   std::printf("device: %s, %d SMs, L2 %d MB; D2D copy %.0f GB/s (read+write)\n", prop.name,
               prop.multiProcessorCount, prop.l2CacheSize >> 20, copy_bw);
@@ -261,6 +277,10 @@ int main(int argc, char** argv) {
   auto& ctx = *ctx_r.value();
   cublasHandle_t hb;
   cublasCreate(&hb);
+
+  uint32_t* read_out = nullptr;
+  const int read_blocks = prop.multiProcessorCount * 8;
+  CK(cudaMalloc(&read_out, static_cast<size_t>(read_blocks) * 4));
 
   json out;
   out["device"] = prop.name;
@@ -322,6 +342,13 @@ int main(int argc, char** argv) {
           const bool pass = chk.all_finite && chk.rel_err <= tol;
           failures += pass ? 0 : 1;
           const double sec = time_op(run, launches_for(run, nc, s), s);
+          double read_us = 0;
+          if (!gemm && ncols == 1) {
+            auto rd = [&](int i) {
+              CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
+            };
+            read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
+          }
           const double gbs = gbytes / sec / 1e9;
           const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
           double dense_tf = 0;
@@ -338,6 +365,7 @@ int main(int argc, char** argv) {
                     {"pct_copy_bw", 100 * gbs / copy_bw},
                     {"tflops", tflops},
                     {"cublas_bf16_tflops", dense_tf},
+                    {"read_ceiling_us", read_us},
                     {"rel_err", chk.rel_err},
                     {"tol", tol},
                     {"pass", pass},
@@ -346,11 +374,11 @@ int main(int argc, char** argv) {
           rows_json.push_back(r);
           std::snprintf(buf, sizeof buf,
                         "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
-                        "(bf16 %6.1f) err %.1e %s",
+                        "(bf16 %6.1f) err %.1e %s read %.2f us",
                         sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
                         tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
                         sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
-                        pass ? "ok" : "FAIL");
+                        pass ? "ok" : "FAIL", read_us);
           std::puts(buf);
           std::fflush(stdout);
           table.push_back(buf);
@@ -366,5 +394,6 @@ int main(int argc, char** argv) {
   std::ofstream(opt.json_path) << out.dump(1) << "\n";
   std::printf("%d failures; json: %s\n", failures, opt.json_path.c_str());
   cublasDestroy(hb);
+  CK(cudaFree(read_out));
   return failures == 0 ? 0 : 1;
 }

@@ -15,6 +15,27 @@
 
 namespace kiln::cuda {
 
+// Experiment switches for the measurements of v4/v5 (environment, read once):
+// KILN_MATVEC_VARIANT 0 = 2 rows x 8 warps, 1 = 4 rows x 4 warps, 2 = 1 row x
+// 8 warps (quantized types, 1 column); KILN_MATVEC_PERSIST=0 disables the
+// persistent grid; KILN_MATVEC_PDL=0 disables programmatic dependent launch.
+inline int env_int(const char* name, int def) {
+  const char* e = std::getenv(name);
+  return e ? std::atoi(e) : def;
+}
+inline int matvec_variant() {
+  static const int v = env_int("KILN_MATVEC_VARIANT", 0);
+  return v;
+}
+inline bool matvec_persist() {
+  static const bool v = env_int("KILN_MATVEC_PERSIST", 1) != 0;
+  return v;
+}
+inline bool matvec_pdl() {
+  static const bool v = env_int("KILN_MATVEC_PDL", 1) != 0;
+  return v;
+}
+
 inline constexpr int kMatvecRows = 2;  // rows per warp (R)
 
 // Launches kernel over `blocks` blocks of `threads` with programmatic dependent launch.
@@ -31,7 +52,7 @@ cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStre
   attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr_pdl;
-  cfg.numAttrs = 1;
+  cfg.numAttrs = matvec_pdl() ? 1 : 0;
   return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k);
 }
 
@@ -52,7 +73,21 @@ cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, i
                     matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
 }
 
-// Integer kernel, R rows per warp, W warps per block.
+inline int sm_count() {
+  static const int n = [] {
+    int dev = 0, v = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+      return 0;
+    }
+    return v;
+  }();
+  return n;
+}
+
+// Integer kernel, R rows per warp, W warps per block. When K fits one tile,
+// the grid is capped at the resident block count (persistent blocks stage x
+// once and loop over row groups).
 template <GgmlType T, int NC, int R, int W>
 cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
                               cudaStream_t stream) {
@@ -63,18 +98,16 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
   if (attr != cudaSuccess) return attr;
   const int tile_k = K <= kMaxTile ? K : kMaxTile;
-  return launch_pdl(kernel, (rows + W * R - 1) / (W * R), W * 32,
-                    matvec_int_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
-}
-
-// Experiment switch for the measurement of v4 (KILN_MATVEC_VARIANT: 0 = 2 rows
-// x 8 warps, 1 = 4 rows x 4 warps, 2 = 1 row x 8 warps); 1 column only.
-inline int matvec_variant() {
-  static const int v = [] {
-    const char* e = std::getenv("KILN_MATVEC_VARIANT");
-    return e ? std::atoi(e) : 0;
-  }();
-  return v;
+  const size_t smem = matvec_int_smem_bytes<T>(NC, tile_k);
+  int blocks = (rows + W * R - 1) / (W * R);
+  if (tile_k >= K && matvec_persist()) {
+    int per_sm = 0;
+    const cudaError_t e =
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, W * 32, smem);
+    if (e != cudaSuccess) return e;
+    if (per_sm > 0 && sm_count() > 0) blocks = std::min(blocks, per_sm * sm_count());
+  }
+  return launch_pdl(kernel, blocks, W * 32, smem, stream, w, rows, K, x, xtype, y, tile_k);
 }
 
 template <GgmlType T, int NC>

@@ -90,26 +90,39 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
     // dependent launch they are requested before waiting for it; x is not.
     if (k0 == 0) asm volatile("griddepcontrol.wait;" ::: "memory");
     __syncthreads();  // previous tile's readers are done with xs
-    const int n4 = tk / 4;
-    for (int i = threadIdx.x; i < NC * n4; i += blockDim.x) {
-      const int c = i / n4, e = (i % n4) * 4;
-      const int64_t src = static_cast<int64_t>(c) * K + k0 + e;
-      float4 v;
-      if (xtype == 0) {
-        v = __ldg(reinterpret_cast<const float4*>(static_cast<const float*>(xv) + src));
-      } else {
-        const uint2 b =
-            __ldg(reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(xv) + src));
-        if (xtype == 1) {
-          const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&b.x));
-          const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(&b.y));
-          v = make_float4(a.x, a.y, bb.x, bb.y);
-        } else {
-          v = make_float4(__uint_as_float(b.x << 16), __uint_as_float(b.x & 0xFFFF0000u),
-                          __uint_as_float(b.y << 16), __uint_as_float(b.y & 0xFFFF0000u));
+    // Loads issued in batches of 8 per thread before any use (see matvec_int.cuh).
+    const int n4 = tk / 4, nt = static_cast<int>(blockDim.x);
+    for (int base = 0; base < NC * n4; base += 8 * nt) {
+      float4 v[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int i = base + j * nt + static_cast<int>(threadIdx.x);
+        if (i < NC * n4) {
+          const int64_t src = static_cast<int64_t>(i / n4) * K + k0 + (i % n4) * 4;
+          if (xtype == 0) {
+            v[j] = __ldg(reinterpret_cast<const float4*>(static_cast<const float*>(xv) + src));
+          } else {
+            const uint2 b =
+                __ldg(reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(xv) + src));
+            if (xtype == 1) {
+              const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&b.x));
+              const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(&b.y));
+              v[j] = make_float4(a.x, a.y, bb.x, bb.y);
+            } else {
+              v[j] = make_float4(__uint_as_float(b.x << 16), __uint_as_float(b.x & 0xFFFF0000u),
+                                 __uint_as_float(b.y << 16), __uint_as_float(b.y & 0xFFFF0000u));
+            }
+          }
         }
       }
-      *reinterpret_cast<float4*>(xs + c * xstride + e + 4 * (e / U)) = v;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int i = base + j * nt + static_cast<int>(threadIdx.x);
+        if (i < NC * n4) {
+          const int c = i / n4, e = (i % n4) * 4;
+          *reinterpret_cast<float4*>(xs + c * xstride + e + 4 * (e / U)) = v[j];
+        }
+      }
     }
     if constexpr (D::kMin) {
       __syncthreads();
@@ -127,9 +140,10 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
 
     for (int ub = 0; ub < nu; ub += 32 * UNR) {
       // Software pipeline: the next batch's loads are in flight during this batch's math.
-      // v2 measured this pipeline slower on large shapes (register moves, fewer
-      // resident warps; docs/perf.md), so it is off: batches load in turn.
-      constexpr bool kPipeline = false;
+      // v2 measured it faster for F16/BF16 on 4096-row shapes and slower for the
+      // quantized types on large ones (register moves, fewer resident warps); since
+      // v4 this kernel serves only F16/BF16 (docs/perf.md).
+      constexpr bool kPipeline = T == GgmlType::F16 || T == GgmlType::BF16;
       const bool more = kPipeline && ub + 32 * UNR < nu;
       if (more) load_batch<D, UNR, R>(w, rr, ubase + ub + 32 * UNR, lane, nu - ub - 32 * UNR, next);
       if (!kPipeline && ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);

@@ -72,46 +72,65 @@ __device__ __forceinline__ uint32_t round16(float v, float& as_float) {
 
 // Quantizes the tile [k0, k0 + tk) of the nc columns of x into XBlocks. Every
 // thread of the block calls it; 8 consecutive lanes own one 32-element block.
+// Each thread issues kFillBatch loads before using any: the loads queue behind
+// the weight loads already in flight, so a load-use loop would pay that wait
+// once per iteration (v4 measured the fill dominating multi-column decode).
+inline constexpr int kFillBatch = 8;
+
 template <GgmlType T>
 __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int nc, int K, int k0,
                                              int tk, uint8_t* xs, int cstride) {
   constexpr int U = Dec<T>::kUnit;
-  const int n4 = tk / 4, total = nc * n4;
-  for (int i0 = 0; i0 < total; i0 += blockDim.x) {
-    const int i = i0 + static_cast<int>(threadIdx.x);
-    const bool active = i < total;  // whole 8-lane groups are active or not
-    const int c = active ? i / n4 : 0, e = active ? (i % n4) * 4 : 0;
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (active) v = load_x4(xv, xtype, static_cast<int64_t>(c) * K + k0 + e);
-    float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+  const int n4 = tk / 4, total = nc * n4, nt = static_cast<int>(blockDim.x);
+  for (int base = 0; base < total; base += kFillBatch * nt) {
+    float4 v[kFillBatch];
 #pragma unroll
-    for (int off = 1; off < 8; off *= 2)
-      amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
-    const float inv = amax > 0.f ? 32000.f / amax : 0.f;
-    float f0, f1, f2, f3;
-    const uint32_t q0 = round16(v.x * inv, f0), q1 = round16(v.y * inv, f1);
-    const uint32_t q2 = round16(v.z * inv, f2), q3 = round16(v.w * inv, f3);
-    float sum = (f0 + f1) + (f2 + f3);
-    // Sum over the 4 lanes of this half (16 elements).
-    sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
-    sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
-    if (active) {
-      const int eu = e % U, blk = eu / 32, ei = eu % 32;
-      auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
-                                           blk * static_cast<int>(sizeof(XBlock)));
-      *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
-          make_uint2(q0 | (q1 << 16), q2 | (q3 << 16));
-      const float d = amax / 32000.f;
-      if (ei == 0) {
-        xb->d = d;
-        xb->s0 = d * sum;
-      } else if (ei == 16) {
-        xb->s1 = d * sum;
+    for (int j = 0; j < kFillBatch; ++j) {
+      const int i = base + j * nt + static_cast<int>(threadIdx.x);
+      v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (i < total)
+        v[j] = load_x4(xv, xtype, static_cast<int64_t>(i / n4) * K + k0 + (i % n4) * 4);
+    }
+#pragma unroll
+    for (int j = 0; j < kFillBatch; ++j) {
+      if (base + j * nt >= total) break;  // uniform across the block
+      const int i = base + j * nt + static_cast<int>(threadIdx.x);
+      const bool active = i < total;  // whole 8-lane groups are active or not
+      const int c = active ? i / n4 : 0, e = active ? (i % n4) * 4 : 0;
+      float amax = fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w)));
+#pragma unroll
+      for (int off = 1; off < 8; off *= 2)
+        amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
+      const float inv = amax > 0.f ? 32000.f / amax : 0.f;
+      float f0, f1, f2, f3;
+      const uint32_t q0 = round16(v[j].x * inv, f0), q1 = round16(v[j].y * inv, f1);
+      const uint32_t q2 = round16(v[j].z * inv, f2), q3 = round16(v[j].w * inv, f3);
+      float sum = (f0 + f1) + (f2 + f3);
+      // Sum over the 4 lanes of this half (16 elements).
+      sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
+      sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
+      if (active) {
+        const int eu = e % U, blk = eu / 32, ei = eu % 32;
+        auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
+                                             blk * static_cast<int>(sizeof(XBlock)));
+        *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
+            make_uint2(q0 | (q1 << 16), q2 | (q3 << 16));
+        const float d = amax / 32000.f;
+        if (ei == 0) {
+          xb->d = d;
+          xb->s0 = d * sum;
+        } else if (ei == 16) {
+          xb->s1 = d * sum;
+        }
       }
     }
   }
 }
 
+// Row group g = rows [g * W * R, (g + 1) * W * R). Blocks loop over row groups
+// g = blockIdx.x, blockIdx.x + gridDim.x, ... (a persistent grid when the
+// launcher caps gridDim.x); when K fits one tile the activations are staged
+// once per block, not once per row group.
 template <GgmlType T, int NC, int R, int W>
 __global__ void __launch_bounds__(W * 32)
     matvec_int_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
@@ -123,57 +142,69 @@ __global__ void __launch_bounds__(W * 32)
   uint8_t* xs = reinterpret_cast<uint8_t*>(smem_int);
   const int cstride = tile_k / U * UB;  // bytes per column in xs
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int row0 = (blockIdx.x * W + warp) * R;
+  const int n_groups = (rows + W * R - 1) / (W * R);
+  const bool single_tile = tile_k >= K;
   asm volatile("griddepcontrol.launch_dependents;");
-  int64_t rr[R];
-#pragma unroll
-  for (int r = 0; r < R; ++r) rr[r] = min(row0 + r, rows - 1);
+  bool staged = false;  // xs holds the (single) tile
 
-  float acc[R][NC];
+  for (int g = blockIdx.x; g < n_groups; g += gridDim.x) {
+    const int row0 = (g * W + warp) * R;
+    int64_t rr[R];
 #pragma unroll
-  for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) rr[r] = min(row0 + r, rows - 1);
+    float acc[R][NC];
 #pragma unroll
-    for (int c = 0; c < NC; ++c) acc[r][c] = 0.f;
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int c = 0; c < NC; ++c) acc[r][c] = 0.f;
 
-  for (int k0 = 0; k0 < K; k0 += tile_k) {
-    const int tk = min(tile_k, K - k0);
-    const int nu = tk / U;
-    const int64_t ubase = k0 / U;
-    typename D::Raw raw[UNR][R];
-    load_batch<D, UNR, R>(w, rr, ubase, lane, nu, raw);
-    if (k0 == 0) asm volatile("griddepcontrol.wait;" ::: "memory");
-    __syncthreads();  // previous tile's readers are done with xs
-    fill_xblocks<T>(xv, xtype, NC, K, k0, tk, xs, cstride);
-    __syncthreads();
+    for (int k0 = 0; k0 < K; k0 += tile_k) {
+      const int tk = min(tile_k, K - k0);
+      const int nu = tk / U;
+      const int64_t ubase = k0 / U;
+      typename D::Raw raw[UNR][R];
+      load_batch<D, UNR, R>(w, rr, ubase, lane, nu, raw);
+      if (!staged) {
+        // Weights never depend on the previous kernel: under programmatic
+        // dependent launch they are requested before waiting for it; x is not.
+        if (g == static_cast<int>(blockIdx.x) && k0 == 0) {
+          asm volatile("griddepcontrol.wait;" ::: "memory");
+        }
+        __syncthreads();  // previous tile's readers are done with xs
+        fill_xblocks<T>(xv, xtype, NC, K, k0, tk, xs, cstride);
+        __syncthreads();
+        staged = single_tile;
+      }
 
-    for (int ub = 0; ub < nu; ub += 32 * UNR) {
-      if (ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
+      for (int ub = 0; ub < nu; ub += 32 * UNR) {
+        if (ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
 #pragma unroll
-      for (int i = 0; i < UNR; ++i) {
-        const int u = ub + lane + 32 * i;
-        if (u >= nu) continue;
+        for (int i = 0; i < UNR; ++i) {
+          const int u = ub + lane + 32 * i;
+          if (u >= nu) continue;
 #pragma unroll
-        for (int s = 0; s < D::kSubs; ++s) {
+          for (int s = 0; s < D::kSubs; ++s) {
 #pragma unroll
-          for (int c = 0; c < NC; ++c) {
-            const XRegs x =
-                load_xblock(reinterpret_cast<const XBlock*>(xs + c * cstride + u * UB) + s);
+            for (int c = 0; c < NC; ++c) {
+              const XRegs x =
+                  load_xblock(reinterpret_cast<const XBlock*>(xs + c * cstride + u * UB) + s);
 #pragma unroll
-            for (int r = 0; r < R; ++r) acc[r][c] += I::sub(raw[i][r], s, x);
+              for (int r = 0; r < R; ++r) acc[r][c] += I::sub(raw[i][r], s, x);
+            }
           }
         }
       }
     }
-  }
 
 #pragma unroll
-  for (int r = 0; r < R; ++r) {
+    for (int r = 0; r < R; ++r) {
 #pragma unroll
-    for (int c = 0; c < NC; ++c) {
-      float v = acc[r][c];
+      for (int c = 0; c < NC; ++c) {
+        float v = acc[r][c];
 #pragma unroll
-      for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-      if (lane == 0 && row0 + r < rows) y[static_cast<int64_t>(c) * rows + row0 + r] = v;
+        for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+        if (lane == 0 && row0 + r < rows) y[static_cast<int64_t>(c) * rows + row0 + r] = v;
+      }
     }
   }
 }

@@ -42,7 +42,7 @@ inline constexpr int kMatvecRows = 2;  // rows per warp (R)
 template <typename K>
 cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStream_t stream,
                        const Planes& w, int rows, int K_, const void* x, int xtype, float* y,
-                       int tile_k, int pf_blocks) {
+                       int tile_k) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(blocks);
   cfg.blockDim = dim3(threads);
@@ -53,47 +53,7 @@ cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStre
   attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr_pdl;
   cfg.numAttrs = matvec_pdl() ? 1 : 0;
-  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k, pf_blocks);
-}
-
-inline bool matvec_prefetch() {
-  static const bool v = env_int("KILN_MATVEC_PF", 1) != 0;
-  return v;
-}
-
-inline int64_t l2_bytes() {
-  static const int64_t n = []() -> int64_t {
-    int dev = 0, v = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&v, cudaDevAttrL2CacheSize, dev) != cudaSuccess) {
-      return 0;
-    }
-    return static_cast<int64_t>(v);
-  }();
-  return n;
-}
-
-// Weight blocks per row to prefetch into L2 for the first `first_rows` rows:
-// all of each row when that fits 2/5 of L2 (this kernel's and the next one's
-// prefetch both fit), else the leading part that does.
-template <GgmlType T>
-int prefetch_blocks(int64_t first_rows, int64_t nblocks) {
-  if (!matvec_prefetch() || first_rows <= 0) return 0;
-  const int64_t budget = l2_bytes() * 2 / 5;
-  const int64_t per_block = type_layout(T).block_bytes;
-  return static_cast<int>(std::min<int64_t>(nblocks, budget / (first_rows * per_block)));
-}
-
-inline int sm_count() {
-  static const int n = [] {
-    int dev = 0, v = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
-      return 0;
-    }
-    return v;
-  }();
-  return n;
+  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k);
 }
 
 // F32 kernel (F16/BF16 weights, and any type without an IDot).
@@ -110,8 +70,19 @@ cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, i
   const int tile_k = K <= kMaxTile ? K : kMaxTile;
   const int rows_per_block = kMatvecWarps * kMatvecRows;
   return launch_pdl(kernel, (rows + rows_per_block - 1) / rows_per_block, kMatvecWarps * 32,
-                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k,
-                    prefetch_blocks<T>(rows, w.nblocks));
+                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
+}
+
+inline int sm_count() {
+  static const int n = [] {
+    int dev = 0, v = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+      return 0;
+    }
+    return v;
+  }();
+  return n;
 }
 
 // Integer kernel, R rows per warp, W warps per block. When K fits one tile,
@@ -136,9 +107,7 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
     if (e != cudaSuccess) return e;
     if (per_sm > 0 && sm_count() > 0) blocks = std::min(blocks, per_sm * sm_count());
   }
-  const int64_t first_rows = std::min<int64_t>(rows, static_cast<int64_t>(blocks) * W * R);
-  return launch_pdl(kernel, blocks, W * 32, smem, stream, w, rows, K, x, xtype, y, tile_k,
-                    prefetch_blocks<T>(first_rows, w.nblocks));
+  return launch_pdl(kernel, blocks, W * 32, smem, stream, w, rows, K, x, xtype, y, tile_k);
 }
 
 template <GgmlType T, int NC>

@@ -56,42 +56,10 @@ __device__ __forceinline__ void load_batch(const Planes& w, const int64_t (&rr)[
   }
 }
 
-// Asks L2 for the first pf_blocks weight blocks of rows row0 .. row0 + R - 1
-// (every plane; one bulk prefetch per lane). Issued before
-// griddepcontrol.wait, it turns the previous kernel's tail into weight
-// streaming: the loads after the wait hit L2 (v6, docs/perf.md). The range is
-// widened to 16-byte bounds, which stay inside the packed buffer (planes are
-// 256-byte padded).
-template <GgmlType T, int R>
-__device__ __forceinline__ void prefetch_rows_l2(const Planes& w, int row0, int rows, int lane,
-                                                 int pf_blocks) {
-  constexpr TypeLayout kL = type_layout(T);
-  if (pf_blocks <= 0 || lane >= R * kL.n_planes) return;
-  const int r = lane / kL.n_planes, p = lane % kL.n_planes;
-  if (row0 + r >= rows) return;
-  // Compile-time plane indices only (a run-time index would put Planes on the stack).
-  const uint8_t* base = w.p[0];
-  int stride = kL.planes[0].stride;
-#pragma unroll
-  for (int i = 1; i < 4; ++i) {
-    if (i < kL.n_planes && p == i) {
-      base = w.p[i];
-      stride = kL.planes[i].stride;
-    }
-  }
-  const uintptr_t a = reinterpret_cast<uintptr_t>(base) +
-                      static_cast<uintptr_t>((static_cast<int64_t>(row0 + r) * w.nblocks) * stride);
-  const uintptr_t b = a + static_cast<uintptr_t>(pf_blocks) * stride;
-  const uintptr_t a16 = a & ~uintptr_t{15}, b16 = (b + 15) & ~uintptr_t{15};
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a16),
-               "r"(static_cast<uint32_t>(b16 - a16))
-               : "memory");
-}
-
 template <GgmlType T, int NC, int R>
 __global__ void __launch_bounds__(kMatvecWarps * 32)
     matvec_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                  float* __restrict__ y, int tile_k, int pf_blocks) {
+                  float* __restrict__ y, int tile_k) {
   using D = Dec<T>;
   constexpr int U = D::kUnit, PU = U + 4, UNR = matvec_unroll<D>();
   extern __shared__ float4 smem4[];
@@ -102,7 +70,6 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
   const int row0 = (blockIdx.x * kMatvecWarps + warp) * R;
   // Let the next kernel in the stream start its weight prefetch early (PDL).
   asm volatile("griddepcontrol.launch_dependents;");
-  prefetch_rows_l2<T, R>(w, row0, rows, lane, pf_blocks);
   int64_t rr[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) rr[r] = min(row0 + r, rows - 1);

@@ -134,7 +134,7 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int nc, 
 template <GgmlType T, int NC, int R, int W>
 __global__ void __launch_bounds__(W * 32)
     matvec_int_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                      float* __restrict__ y, int tile_k, int pf_blocks) {
+                      float* __restrict__ y, int tile_k) {
   using D = Dec<T>;
   using I = IDot<T>;
   constexpr int U = D::kUnit, UB = xunit_bytes<T>(), UNR = matvec_unroll<D>();
@@ -145,9 +145,6 @@ __global__ void __launch_bounds__(W * 32)
   const int n_groups = (rows + W * R - 1) / (W * R);
   const bool single_tile = tile_k >= K;
   asm volatile("griddepcontrol.launch_dependents;");
-  // L2 prefetch of this block's first row group (persistent blocks: later
-  // groups stream while earlier ones compute).
-  prefetch_rows_l2<T, R>(w, (blockIdx.x * W + warp) * R, rows, lane, pf_blocks);
   bool staged = false;  // xs holds the (single) tile
 
   for (int g = blockIdx.x; g < n_groups; g += gridDim.x) {

@@ -179,7 +179,8 @@ inline Check compare(const std::vector<float>& y, int64_t rows, int64_t ncols,
   return c;
 }
 
-// Tolerances: the decode route is F32 math on the exact dequantized weights;
+// Tolerances: the decode route is F32 math on the exact dequantized weights
+// (quantized types: activations rounded to int16 per 32 elements, ~1e-5);
 // the GEMM route rounds weights (quantized types) and activations to F16, or
 // activations to BF16 for BF16 weights.
 inline double tolerance(GgmlType t, bool gemm) {

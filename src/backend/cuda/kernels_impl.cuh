@@ -6,7 +6,6 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "backend/cuda/decode.cuh"
 #include "backend/cuda/kernels.h"
@@ -14,27 +13,6 @@
 #include "backend/cuda/matvec_int.cuh"
 
 namespace kiln::cuda {
-
-// Experiment switches for the measurements of v4/v5 (environment, read once):
-// KILN_MATVEC_VARIANT 0 = 2 rows x 8 warps, 1 = 4 rows x 4 warps, 2 = 1 row x
-// 8 warps (quantized types, 1 column); KILN_MATVEC_PERSIST=0 disables the
-// persistent grid; KILN_MATVEC_PDL=0 disables programmatic dependent launch.
-inline int env_int(const char* name, int def) {
-  const char* e = std::getenv(name);
-  return e ? std::atoi(e) : def;
-}
-inline int matvec_variant() {
-  static const int v = env_int("KILN_MATVEC_VARIANT", 0);
-  return v;
-}
-inline bool matvec_persist() {
-  static const bool v = env_int("KILN_MATVEC_PERSIST", 1) != 0;
-  return v;
-}
-inline bool matvec_pdl() {
-  static const bool v = env_int("KILN_MATVEC_PDL", 1) != 0;
-  return v;
-}
 
 inline constexpr int kMatvecRows = 2;  // rows per warp (R)
 
@@ -52,7 +30,7 @@ cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStre
   attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr_pdl;
-  cfg.numAttrs = matvec_pdl() ? 1 : 0;
+  cfg.numAttrs = 1;
   return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k);
 }
 
@@ -100,7 +78,7 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
   const int tile_k = K <= kMaxTile ? K : kMaxTile;
   const size_t smem = matvec_int_smem_bytes<T>(NC, tile_k);
   int blocks = (rows + W * R - 1) / (W * R);
-  if (tile_k >= K && matvec_persist()) {
+  if (tile_k >= K) {
     int per_sm = 0;
     const cudaError_t e =
         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, W * 32, smem);
@@ -114,12 +92,7 @@ template <GgmlType T, int NC>
 cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
                              cudaStream_t stream) {
   if constexpr (IDot<T>::kEnabled) {
-    if constexpr (NC == 1) {
-      const int v = matvec_variant();
-      if (v == 1) return launch_matvec_int<T, NC, 4, 4>(w, rows, K, x, xtype, y, stream);
-      if (v == 2) return launch_matvec_int<T, NC, 1, 8>(w, rows, K, x, xtype, y, stream);
-    }
-    return launch_matvec_int<T, NC, 2, 8>(w, rows, K, x, xtype, y, stream);
+    return launch_matvec_int<T, NC, kMatvecRows, kMatvecWarps>(w, rows, K, x, xtype, y, stream);
   } else {
     return launch_matvec_f32<T, NC>(w, rows, K, x, xtype, y, stream);
   }

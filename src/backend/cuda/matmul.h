@@ -8,8 +8,11 @@
 //
 // Two routes:
 //  * matvec(): the decode kernel, for few columns. Bandwidth-bound: every
-//    weight byte is read once per 8 columns with 16-byte loads; the math is
-//    F32 (results equal dequantize + F32 matmul up to float rounding).
+//    weight byte is read once per 8 columns with 16-byte loads. F16/BF16:
+//    F32 math (results equal an F32 matmul up to float rounding). Quantized
+//    types: activations are rounded per 32 elements to int16 (scale
+//    amax / 32000, relative error ~1e-5 of the block's largest element) and
+//    dotted with the integer weights by dp2a, then scaled in F32.
 //  * matmul_gemm(): dequantize W to F16 into a scratch buffer, convert X to
 //    F16 (BF16 for BF16 weights), and run a cuBLAS tensor-core GEMM with F32
 //    accumulation and output. F16/BF16 weights are used in place.

@@ -1,12 +1,12 @@
 // The decode (matrix-vector) kernel for quantized weights with integer dot
 // products (idot.cuh): activations are quantized per 32 elements to int16 in
 // shared memory, weights stay integers, dp2a does two multiply-adds per
-// instruction. v4 of docs/perf.md: the F32 kernel (matvec.cuh) spent ~3
-// instructions per weight (byte permute, FADD, FFMA) plus 4.5 shared-memory
-// bytes per weight per row pair; on the H200 that issue time rivals the
-// transfer time on 4096-row shapes, and it ran after, not under, the loads.
+// instruction (v4 of docs/perf.md; the F32 kernel of matvec.cuh spent ~3
+// instructions and 4.5 shared-memory bytes per weight per row pair).
 //
-// Grid: one block of W warps per W * R rows; each warp owns R rows and walks
+// Grid: blocks of W warps loop over row groups of W * R rows (the launcher
+// caps the grid at the resident block count when K fits one tile, so x is
+// quantized once per block, v5); each warp owns R rows of a group and walks
 // K with its 32 lanes, lane L taking units L, L + 32, ... (16-byte weight
 // loads contiguous across the warp). Activations of a K tile: for column c,
 // unit u of the tile, sub-chunk s: XBlock at xs + c * cstride + u * kUnitBytes

@@ -34,23 +34,6 @@ cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStre
   return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k);
 }
 
-// F32 kernel (F16/BF16 weights, and any type without an IDot).
-template <GgmlType T, int NC>
-cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
-                              cudaStream_t stream) {
-  constexpr int kMaxTile = kMatvecTileFloats / NC / 256 * 256;
-  constexpr size_t kMaxSmem = matvec_smem_bytes<T>(NC, kMaxTile);
-  auto* kernel = matvec_kernel<T, NC, kMatvecRows>;
-  // Raised once per instantiation (thread-safe static initialisation).
-  static const cudaError_t attr = cudaFuncSetAttribute(
-      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
-  if (attr != cudaSuccess) return attr;
-  const int tile_k = K <= kMaxTile ? K : kMaxTile;
-  const int rows_per_block = kMatvecWarps * kMatvecRows;
-  return launch_pdl(kernel, (rows + rows_per_block - 1) / rows_per_block, kMatvecWarps * 32,
-                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
-}
-
 inline int sm_count() {
   static const int n = [] {
     int dev = 0, v = 0;
@@ -63,15 +46,58 @@ inline int sm_count() {
   return n;
 }
 
+// Software pipeline for grids of fewer than 3 blocks per SM (the 4096-row
+// shapes: few resident warps, each with several batches), 1-2 columns.
+// Only where the pipelined kernel still fits two 256-thread blocks per SM
+// (<= 128 registers): Q6_K's takes 213 and would halve the resident warps.
+// One register lookup per kernel (Kernel is a template argument, so the static
+// is per instantiation).
+template <auto Kernel>
+bool use_pipeline(int nc, int64_t blocks) {
+  static const int regs = [] {
+    cudaFuncAttributes a{};
+    return cudaFuncGetAttributes(&a, Kernel) == cudaSuccess ? a.numRegs : 255;
+  }();
+  return nc <= 2 && regs <= 128 && blocks < 3 * static_cast<int64_t>(sm_count());
+}
+
+// F32 kernel (F16/BF16 weights, and any type without an IDot).
+template <GgmlType T, int NC, bool PIPE>
+cudaError_t launch_matvec_f32_k(const Planes& w, int rows, int K, const void* x, int xtype,
+                                float* y, cudaStream_t stream) {
+  constexpr int kMaxTile = kMatvecTileFloats / NC / 256 * 256;
+  constexpr size_t kMaxSmem = matvec_smem_bytes<T>(NC, kMaxTile);
+  auto* kernel = matvec_kernel<T, NC, kMatvecRows, PIPE>;
+  // Raised once per instantiation (thread-safe static initialisation).
+  static const cudaError_t attr = cudaFuncSetAttribute(
+      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
+  if (attr != cudaSuccess) return attr;
+  const int tile_k = K <= kMaxTile ? K : kMaxTile;
+  const int rows_per_block = kMatvecWarps * kMatvecRows;
+  return launch_pdl(kernel, (rows + rows_per_block - 1) / rows_per_block, kMatvecWarps * 32,
+                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
+}
+
+template <GgmlType T, int NC>
+cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                              cudaStream_t stream) {
+  const int64_t blocks = (rows + kMatvecWarps * kMatvecRows - 1) / (kMatvecWarps * kMatvecRows);
+  if constexpr (NC <= 2) {
+    if (use_pipeline<matvec_kernel<T, NC, kMatvecRows, true>>(NC, blocks))
+      return launch_matvec_f32_k<T, NC, true>(w, rows, K, x, xtype, y, stream);
+  }
+  return launch_matvec_f32_k<T, NC, false>(w, rows, K, x, xtype, y, stream);
+}
+
 // Integer kernel, R rows per warp, W warps per block. When K fits one tile,
 // the grid is capped at the resident block count (persistent blocks stage x
 // once and loop over row groups).
-template <GgmlType T, int NC, int R, int W>
-cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
-                              cudaStream_t stream) {
+template <GgmlType T, int NC, int R, int W, bool PIPE>
+cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x, int xtype,
+                                float* y, cudaStream_t stream) {
   constexpr int kMaxTile = matvec_int_max_tile<T>(NC);
   constexpr size_t kMaxSmem = matvec_int_smem_bytes<T>(NC, kMaxTile);
-  auto* kernel = matvec_int_kernel<T, NC, R, W>;
+  auto* kernel = matvec_int_kernel<T, NC, R, W, PIPE>;
   static const cudaError_t attr = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
   if (attr != cudaSuccess) return attr;
@@ -86,6 +112,16 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
     if (per_sm > 0 && sm_count() > 0) blocks = std::min(blocks, per_sm * sm_count());
   }
   return launch_pdl(kernel, blocks, W * 32, smem, stream, w, rows, K, x, xtype, y, tile_k);
+}
+
+template <GgmlType T, int NC, int R, int W>
+cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                              cudaStream_t stream) {
+  if constexpr (NC <= 2) {
+    if (use_pipeline<matvec_int_kernel<T, NC, R, W, true>>(NC, (rows + W * R - 1) / (W * R)))
+      return launch_matvec_int_k<T, NC, R, W, true>(w, rows, K, x, xtype, y, stream);
+  }
+  return launch_matvec_int_k<T, NC, R, W, false>(w, rows, K, x, xtype, y, stream);
 }
 
 template <GgmlType T, int NC>

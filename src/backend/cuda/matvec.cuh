@@ -56,7 +56,9 @@ __device__ __forceinline__ void load_batch(const Planes& w, const int64_t (&rr)[
   }
 }
 
-template <GgmlType T, int NC, int R>
+// PIPE: software pipeline (the next batch's loads are issued before this
+// batch's math); the launcher enables it for small grids only (v7).
+template <GgmlType T, int NC, int R, bool PIPE>
 __global__ void __launch_bounds__(kMatvecWarps * 32)
     matvec_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
                   float* __restrict__ y, int tile_k) {
@@ -139,11 +141,10 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
     __syncthreads();
 
     for (int ub = 0; ub < nu; ub += 32 * UNR) {
-      // Software pipeline: the next batch's loads are in flight during this batch's math.
-      // v2 measured it faster for F16/BF16 on 4096-row shapes and slower for the
-      // quantized types on large ones (register moves, fewer resident warps); since
-      // v4 this kernel serves only F16/BF16 (docs/perf.md).
-      constexpr bool kPipeline = T == GgmlType::F16 || T == GgmlType::BF16;
+      // v2/v5 measured the pipeline faster on 4096-row shapes (few resident
+      // warps, several batches each) and slower on large ones (registers,
+      // fewer resident warps), hence PIPE per launch (docs/perf.md).
+      constexpr bool kPipeline = PIPE;
       const bool more = kPipeline && ub + 32 * UNR < nu;
       if (more) load_batch<D, UNR, R>(w, rr, ubase + ub + 32 * UNR, lane, nu - ub - 32 * UNR, next);
       if (!kPipeline && ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);

@@ -131,7 +131,8 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int nc, 
 // g = blockIdx.x, blockIdx.x + gridDim.x, ... (a persistent grid when the
 // launcher caps gridDim.x); when K fits one tile the activations are staged
 // once per block, not once per row group.
-template <GgmlType T, int NC, int R, int W>
+// PIPE: software pipeline across batches (as in matvec.cuh), for small grids.
+template <GgmlType T, int NC, int R, int W, bool PIPE>
 __global__ void __launch_bounds__(W * 32)
     matvec_int_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
                       float* __restrict__ y, int tile_k) {
@@ -177,7 +178,11 @@ __global__ void __launch_bounds__(W * 32)
       }
 
       for (int ub = 0; ub < nu; ub += 32 * UNR) {
-        if (ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
+        typename D::Raw next[UNR][R];
+        const bool more = PIPE && ub + 32 * UNR < nu;
+        if (more)
+          load_batch<D, UNR, R>(w, rr, ubase + ub + 32 * UNR, lane, nu - ub - 32 * UNR, next);
+        if (!PIPE && ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
 #pragma unroll
         for (int i = 0; i < UNR; ++i) {
           const int u = ub + lane + 32 * i;
@@ -192,6 +197,12 @@ __global__ void __launch_bounds__(W * 32)
               for (int r = 0; r < R; ++r) acc[r][c] += I::sub(raw[i][r], s, x);
             }
           }
+        }
+        if (more) {
+#pragma unroll
+          for (int i = 0; i < UNR; ++i)
+#pragma unroll
+            for (int r = 0; r < R; ++r) raw[i][r] = next[i][r];
         }
       }
     }

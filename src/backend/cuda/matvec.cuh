@@ -1,5 +1,5 @@
-// The decode (matrix-vector) kernel template, instantiated once per weight
-// type in matvec_<type>.cu.
+// The F32 decode (matrix-vector) kernel template: F16/BF16 weights (the
+// quantized types use matvec_int.cuh), instantiated in kernels_<type>.cu.
 //
 // Grid: one block of kWarps warps per kWarps * R rows; each warp owns R rows
 // and walks K with its 32 lanes, lane L taking units L, L + 32, ... so that
@@ -10,8 +10,8 @@
 // banks. For types with a min term, tile-local sums of 16 activations are
 // staged too (sum_e (q_e s + m) x_e = s sum q_e x_e + m sum x_e).
 // The first weight loads of a tile are issued before the activation fill, so
-// the fill's latency hides under them, and each batch's loads are issued
-// before the previous batch's math (software pipeline). Launched with
+// the fill's latency hides under them; with PIPE, each batch's loads are
+// issued before the previous batch's math (software pipeline). Launched with
 // programmatic dependent launch: the weight prefetch of this kernel overlaps
 // the tail of the previous kernel; griddepcontrol.wait precedes reading x.
 #pragma once

@@ -33,6 +33,7 @@ struct RunOptions {
   int n_threads = default_threads();
   std::string kv_type = "f16";
   bool reference = false;
+  bool ggml_attention = false;
   bool no_bos = false;
   bool special = false;
   bool ignore_eos = false;
@@ -126,6 +127,7 @@ int run(const RunOptions& o) {
   load.n_threads = o.n_threads;
   load.matmul = o.reference ? MatmulMode::kReference : MatmulMode::kFast;
   load.kv_type = *kv_type;
+  load.attention = o.ggml_attention ? AttentionMode::kGgmlF16 : AttentionMode::kExact;
   auto loaded = load_model(o.model, load);
   if (!loaded.is_ok()) return fail(loaded.status().message());
 
@@ -173,6 +175,9 @@ CLI::App* add_run_command(CLI::App& app, Runner& run_fn) {
   sub->add_option("--kv-type", o->kv_type, "KV cache storage: f16 or f32")->capture_default_str();
   sub->add_flag("--reference", o->reference,
                 "exact F32 math on dequantized weights (slow; for parity checks)");
+  sub->add_flag("--ggml-attention", o->ggml_attention,
+                "llama.cpp's CPU flash-attention numerics (F16 V accumulation) instead of exact "
+                "F32 attention; with the fast path and an F16 cache: llama.cpp parity");
   sub->add_flag("--no-bos", o->no_bos, "do not add BOS even if the model wants it");
   sub->add_flag("--special", o->special,
                 "parse special-token text such as <|im_start|> in the prompt");

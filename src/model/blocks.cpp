@@ -10,6 +10,10 @@
 namespace kiln {
 namespace {
 
+// ggml's CPU flash attention takes its tiled F32 path from this many queries
+// in a batch (GGML_FA_TILE_Q), its F16-accumulating one-chunk path below it.
+constexpr int64_t kGgmlFaTileQ = 64;
+
 void grow(std::vector<float>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
 }
@@ -43,7 +47,10 @@ void matmul_rows(ForwardState& st, const Matrix& w, const float* x, int64_t n, f
 }  // namespace
 
 ForwardState::ForwardState(const ModelConfig& config, const LoadOptions& options)
-    : pool(std::max(1, options.n_threads)), matmul_mode(options.matmul), config_(config) {
+    : pool(std::max(1, options.n_threads)),
+      matmul_mode(options.matmul),
+      attention_mode(options.attention),
+      config_(config) {
   scores.resize(static_cast<size_t>(pool.size()));
 }
 
@@ -164,6 +171,10 @@ void attention_block(Forward& f, int64_t il, const LayerWeights& w, const Attent
                          .scale = spec.scale,
                          .softcap = spec.softcap,
                          .kv_stride = kvd};
+  // kGgmlF16 copies llama.cpp's CPU flash attention, which for batches of
+  // fewer than 64 queries (decode, short prompts) accumulates V in F16; larger
+  // batches take ggml's tiled F32 path, which plain F32 attention matches.
+  const bool ggml_fa = st.attention_mode == AttentionMode::kGgmlF16 && T < kGgmlFaTileQ;
   // One work item per (token, query head): each is computed by exactly one
   // thread, so results do not depend on the thread count.
   st.pool.parallel_for(static_cast<size_t>(T * c.n_head), [&](size_t b, size_t e, int ti) {
@@ -172,8 +183,15 @@ void attention_block(Forward& f, int64_t il, const LayerWeights& w, const Attent
       const int64_t t = static_cast<int64_t>(u) / c.n_head, h = static_cast<int64_t>(u) % c.n_head;
       const int64_t g = h / group, pos = f.batch.positions[t];
       const int64_t begin = spec.n_swa > 0 ? std::max<int64_t>(0, pos - spec.n_swa + 1) : 0;
-      cpu::attention(st.q.data() + t * qd + h * hd, row_of[t]->k + g * hd, row_of[t]->v + g * hd,
-                     begin, pos + 1, p, st.attn.data() + t * qd + h * hd, scores);
+      const float* q = st.q.data() + t * qd + h * hd;
+      float* o = st.attn.data() + t * qd + h * hd;
+      if (ggml_fa) {
+        cpu::attention_f16acc(q, row_of[t]->k + g * hd, row_of[t]->v + g * hd, begin, pos + 1, p,
+                              o);
+      } else {
+        cpu::attention(q, row_of[t]->k + g * hd, row_of[t]->v + g * hd, begin, pos + 1, p, o,
+                       scores);
+      }
     }
   });
   linear(f, w.wo, st.attn.data(), out);

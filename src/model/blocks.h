@@ -31,6 +31,7 @@ class ForwardState {
 
   ThreadPool pool;
   MatmulMode matmul_mode;
+  AttentionMode attention_mode;
 
   std::vector<float> x;                    // [T][n_embd] residual stream
   std::vector<float> cur;                  // [T][n_embd] normed input of a block

@@ -39,9 +39,18 @@ enum class MatmulMode {
   kReference,  // cpu::matmul_reference: exact F32 math on dequantized weights (`f32ref`)
 };
 
+enum class AttentionMode {
+  kExact,  // F32 scores, softmax and V accumulation: the most accurate (default)
+  // llama.cpp's CPU flash-attention numerics (golden `default` parity): for
+  // batches of fewer than 64 queries q, k, v are rounded to F16 and V is
+  // accumulated in F16 (cpu::attention_f16acc); larger batches as kExact.
+  kGgmlF16,
+};
+
 struct LoadOptions {
   int n_threads = 1;  // >= 1; the forward pass splits matmuls over them
   MatmulMode matmul = MatmulMode::kFast;
+  AttentionMode attention = AttentionMode::kExact;
   GgmlType kv_type = GgmlType::F32;  // make_kv_cache's storage type: F32 or F16
 };
 

@@ -34,7 +34,8 @@ const GoldenCase& golden_case(const std::string& id);
 float golden_tolerance(const GoldenCase& c);
 
 // The load options whose arithmetic follows the case's config: exact F32
-// (reference matmul, F32 cache) for f32ref; ggml-like (fast matmul, F16 cache) for default.
+// (reference matmul, F32 cache) for f32ref; ggml-like (fast matmul, F16 cache,
+// ggml's F16 flash attention) for default.
 LoadOptions golden_options(const GoldenCase& c, int n_threads = 1);
 
 // [n_gen][n_vocab] golden step logits.
@@ -45,8 +46,9 @@ std::vector<float> read_step_logits(const GoldenCase& c);
 std::vector<int32_t> greedy(Model& model, const std::vector<int32_t>& prompt, int n_steps,
                             std::vector<float>* logits_out = nullptr);
 
-// Teacher forcing: prompt + forced[:n-1] in one batch, logits of the last
-// prompt position and every forced position: [forced.size()][n_vocab].
+// Teacher forcing as llama.cpp produced the golden step logits: the prompt in
+// one batch, then forced[:n-1] one token per forward pass; the logits of the
+// last prompt position and of every forced position: [forced.size()][n_vocab].
 std::vector<float> teacher_forced_logits(Model& model, const std::vector<int32_t>& prompt,
                                          const std::vector<int32_t>& forced);
 

@@ -73,4 +73,17 @@ struct AttentionParams {
 void attention(const float* q, const float* k, const float* v, int64_t key_begin, int64_t key_end,
                const AttentionParams& p, float* out, float* scores);
 
+// The same attention with llama.cpp's CPU flash-attention numerics for a batch
+// of fewer than 64 queries (ggml's one-chunk path, which the golden `default`
+// config ran): q, k and v rounded to F16; each score a dot product of those
+// F16 values summed in F32, times scale (then softcap); an online softmax whose
+// V accumulator is F16: on a new maximum it is scaled by exp(M_old - M) and
+// rounded, then every key adds v * exp(s - M) with one fused multiply-add in
+// F32 and a rounding back to F16 (ggml_vec_scale_f16 / ggml_vec_mad_f16); the
+// result is the accumulator times 1/sum. head_dim <= kMaxAttentionHeadDim.
+// Uses F16C/AVX2 when the CPU has them, with bit-identical scalar fallback.
+inline constexpr int64_t kMaxAttentionHeadDim = 1024;
+void attention_f16acc(const float* q, const float* k, const float* v, int64_t key_begin,
+                      int64_t key_end, const AttentionParams& p, float* out);
+
 }  // namespace kiln::cpu

@@ -53,9 +53,9 @@ TEST(FileTypes, ErrorsNameTheInputAndTheChoices) {
 }
 
 TEST(FileTypes, TensorTypeNames) {
-  EXPECT_EQ(*parse_tensor_type("q8_0"), T::Q8_0);
-  EXPECT_EQ(*parse_tensor_type("Q6_K"), T::Q6_K);
-  EXPECT_EQ(*parse_tensor_type("F16"), T::F16);
+  EXPECT_EQ(parse_tensor_type("q8_0").value(), T::Q8_0);
+  EXPECT_EQ(parse_tensor_type("Q6_K").value(), T::Q6_K);
+  EXPECT_EQ(parse_tensor_type("F16").value(), T::F16);
   EXPECT_FALSE(parse_tensor_type("iq2_xxs").is_ok());
   EXPECT_FALSE(parse_tensor_type("q9_0").is_ok());
 }

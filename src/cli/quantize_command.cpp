@@ -52,7 +52,7 @@ std::string shape_text(const tools::TensorReport& t) {
 }
 
 void print_progress(size_t index, size_t count, const tools::TensorReport& t) {
-  std::string note;
+  std::string note = t.choice.converted ? "" : "  (copied)";
   if (t.choice.fallback()) {
     note = "  (" + type_name(t.choice.wanted) + " does not fit rows of " + std::to_string(t.ne[0]) +
            ")";
@@ -72,8 +72,9 @@ void print_summary(const QuantizeCliOptions& o, const tools::FileTypeInfo& ftype
     fallbacks += t.choice.fallback() ? 1 : 0;
   }
   std::string mix;
-  for (const auto& [name, n] : counts) mix += " " + std::to_string(n) + " x " + name + ",";
-  mix.pop_back();
+  for (const auto& [name, n] : counts) {
+    mix += (mix.empty() ? " " : ", ") + std::to_string(n) + " x " + name;
+  }
   const double n = static_cast<double>(r.n_elements > 0 ? r.n_elements : 1);
   std::printf("%s %s -> %s as %s (general.file_type %u), %d threads, %.2f s\n",
               o.dry_run ? "planned" : "quantized", o.input.c_str(),
@@ -131,7 +132,7 @@ std::string footer() {
   out +=
       "\nThe per-tensor rules are llama-quantize's (llama_tensor_get_type): 1-D tensors,\n"
       "norms and a few special tensors are copied unchanged; output.weight (or token_embd\n"
-      "when the embeddings are tied) gets Q6_K in the K mixes and the 4/5-bit types; a row\n"
+      "when the embeddings are tied) gets Q6_K in every quantized type but Q8_0; a row\n"
       "length the type's block does not divide falls back (Q4_K -> Q5_0, Q6_K -> Q8_0,\n"
       "Q2_K/Q3_K -> Q4_0, Q5_K -> Q5_1, IQ4_XS -> IQ4_NL, else F16). --pure skips the mix\n"
       "raises (fallbacks still apply). Tensors are written in llama.cpp's order; all\n"

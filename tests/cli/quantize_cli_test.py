@@ -100,8 +100,10 @@ def expected_q4_k_m(name):
     Q = gguf.GGMLQuantizationType
     if name.endswith("norm.weight"):
         return Q.F32
-    if name == "token_embd.weight":  # tied: the output rule, 576 % 256 != 0 -> Q8_0
+    if name == "output.weight":  # Q6_K, but 576 % 256 != 0 -> Q8_0
         return Q.Q8_0
+    if name == "token_embd.weight":  # untied: the base type, Q4_K -> Q5_0
+        return Q.Q5_0
     layer = int(name.split(".")[1])
     if name.endswith("attn_v.weight"):  # Q6_K (layer 1) -> Q8_0; Q4_K -> Q5_0
         return Q.Q8_0 if layer == 1 else Q.Q5_0

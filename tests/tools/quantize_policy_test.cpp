@@ -305,5 +305,36 @@ TEST(TensorTypes, QuantizedInputKeptWhenTheTypeMatches) {
   EXPECT_TRUE(q4[layer(0, "attn_q.weight")].converted);
 }
 
+// Real llama-quantize outputs in models/ (scripts/fetch-models.sh): the rules
+// choose exactly the types these files hold. gemma-3-270m Q4_K_M: 640-wide
+// rows (Q4_K -> Q5_0, Q6_K -> Q8_0), tied embeddings, GQA 4, 18 layers;
+// SmolLM2-135M Q4_1: 576-wide rows, tied embeddings (Q6_K -> Q8_0).
+TEST(TensorTypes, RealLlamaQuantizeFilesAgree) {
+  const std::vector<std::pair<std::string, FileType>> files = {
+      {"gemma-3-270m-q4_k_m.gguf", FileType::kQ4_K_M},
+      {"SmolLM2-135M-Instruct.Q4_1.gguf", FileType::kQ4_1}};
+  int checked = 0;
+  for (const auto& [name, ftype] : files) {
+    SCOPED_TRACE(name);
+    auto file = gguf::GgufFile::open(std::string(KILN_MODELS_DIR) + "/" + name);
+    if (!file.is_ok()) continue;
+    ASSERT_EQ(file->get_u32("general.file_type").value(), static_cast<uint32_t>(ftype));
+    std::vector<const gguf::TensorInfo*> order;
+    for (const auto& t : file->tensors()) order.push_back(&t);
+    std::stable_sort(order.begin(), order.end(),
+                     [](auto* a, auto* b) { return llama_tensor_less(a->name, b->name); });
+    auto choices = choose_tensor_types(model_info(*file), order, rules(ftype));
+    ASSERT_TRUE(choices.is_ok()) << choices.status().message();
+    std::map<std::string, int> seen;
+    for (size_t i = 0; i < order.size(); ++i) {
+      EXPECT_EQ((*choices)[i].type, order[i]->type) << order[i]->name;
+      ++seen[std::string(ggml_type_name(static_cast<uint32_t>(order[i]->type)))];
+    }
+    EXPECT_GT(seen.size(), 2u);  // a real mix, not one type
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "models/ not fetched (scripts/fetch-models.sh)";
+}
+
 }  // namespace
 }  // namespace kiln::tools

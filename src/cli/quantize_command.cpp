@@ -8,8 +8,8 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "tools/model_quantizer.h"
 #include "tools/quantize_policy.h"
@@ -31,9 +31,9 @@ struct QuantizeCliOptions {
   bool quiet = false;
 };
 
-int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "kiln: error: %s\n", message.c_str());
-  return code;
+int usage_error(const std::string& message) {
+  fail(message);
+  return 2;
 }
 
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
@@ -95,9 +95,9 @@ void print_summary(const QuantizeCliOptions& o, const tools::FileTypeInfo& ftype
 
 int run_quantize(QuantizeCliOptions o) {
   if (o.type.empty() && o.dry_run && !o.output.empty()) std::swap(o.type, o.output);
-  if (o.type.empty()) return fail(2, "quantize: missing TYPE (see kiln quantize --help)");
+  if (o.type.empty()) return usage_error("quantize: missing TYPE (see kiln quantize --help)");
   auto ftype = tools::parse_file_type(o.type);
-  if (!ftype.is_ok()) return fail(2, "quantize: " + ftype.status().message());
+  if (!ftype.is_ok()) return usage_error("quantize: " + ftype.status().message());
   tools::QuantizeOptions q;
   q.input = o.input;
   q.output = o.output;
@@ -110,13 +110,12 @@ int run_quantize(QuantizeCliOptions o) {
                             std::pair{&o.token_embd_type, &q.token_embd_type}}) {
     if (text->empty()) continue;
     auto type = tools::parse_tensor_type(*text);
-    if (!type.is_ok()) return fail(2, "quantize: " + type.status().message());
+    if (!type.is_ok()) return usage_error("quantize: " + type.status().message());
     *slot = *type;
   }
-  const unsigned hw = std::thread::hardware_concurrency();
-  q.n_threads = o.threads > 0 ? o.threads : static_cast<int>(hw > 0 ? hw : 1);
+  q.n_threads = o.threads > 0 ? o.threads : default_threads();
   auto report = tools::quantize_model(q, o.quiet ? tools::QuantizeProgress{} : print_progress);
-  if (!report.is_ok()) return fail(1, report.status().message());
+  if (!report.is_ok()) return fail(report.status().message());
   print_summary(o, *ftype, q.n_threads, *report);
   return 0;
 }

@@ -16,5 +16,6 @@ CLI::App* add_inspect_command(CLI::App& app, Runner& run);
 CLI::App* add_tokenize_command(CLI::App& app, Runner& run);
 CLI::App* add_run_command(CLI::App& app, Runner& run);
 CLI::App* add_bench_command(CLI::App& app, Runner& run);
+CLI::App* add_quantize_command(CLI::App& app, Runner& run);
 
 }  // namespace kiln::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(add_bench_command);
   add(add_inspect_command);
   add(add_tokenize_command);
+  add(add_quantize_command);
 
   try {
     app.parse(argc, argv);

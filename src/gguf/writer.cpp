@@ -150,7 +150,7 @@ void GgufWriter::set_alignment(uint32_t alignment) {
 }
 
 Status GgufWriter::check_tensor(std::string_view name, GgmlType type, std::span<const int64_t> ne,
-                                size_t data_size, TensorInfo& info) const {
+                                std::optional<size_t> data_size, TensorInfo& info) const {
   std::string where = "tensor '" + std::string(name) + "': ";
   if (name.empty() || name.size() > kMaxTensorName) {
     return Status::error(where + "name must be 1.." + std::to_string(kMaxTensorName) + " bytes");
@@ -182,8 +182,8 @@ Status GgufWriter::check_tensor(std::string_view name, GgmlType type, std::span<
   if (__builtin_mul_overflow(blocks, static_cast<int64_t>(traits->type_size), &bytes)) {
     return Status::error(where + "size overflows");
   }
-  if (static_cast<uint64_t>(bytes) != data_size) {
-    return Status::error(where + "data has " + std::to_string(data_size) + " bytes, expected " +
+  if (data_size && static_cast<uint64_t>(bytes) != *data_size) {
+    return Status::error(where + "data has " + std::to_string(*data_size) + " bytes, expected " +
                          std::to_string(bytes));
   }
   info.n_bytes = static_cast<uint64_t>(bytes);
@@ -206,6 +206,15 @@ Status GgufWriter::add_tensor_view(std::string_view name, GgmlType type,
   KILN_TRY(check_tensor(name, type, ne, data.size(), t.info));
   t.view = data;
   t.borrowed = true;
+  tensors_.push_back(std::move(t));
+  return Status::ok();
+}
+
+Status GgufWriter::add_tensor_deferred(std::string_view name, GgmlType type,
+                                       std::span<const int64_t> ne) {
+  Tensor t;
+  KILN_TRY(check_tensor(name, type, ne, std::nullopt, t.info));
+  t.deferred = true;
   tensors_.push_back(std::move(t));
   return Status::ok();
 }
@@ -243,6 +252,9 @@ Result<std::vector<uint8_t>> GgufWriter::header() const {
 Result<std::vector<uint8_t>> GgufWriter::to_bytes() const {
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> out, header());
   for (const Tensor& t : tensors_) {
+    if (t.deferred) {
+      return Status::error("tensor '" + t.info.name + "' is deferred: use write_file with a fill");
+    }
     std::span<const uint8_t> data = t.bytes();
     out.insert(out.end(), data.begin(), data.end());
     out.resize(align_up(out.size(), alignment_), 0);
@@ -250,7 +262,14 @@ Result<std::vector<uint8_t>> GgufWriter::to_bytes() const {
   return out;
 }
 
-Status GgufWriter::write_file(const std::string& path) const {
+Status GgufWriter::write_file(const std::string& path) const { return write_file(path, nullptr); }
+
+Status GgufWriter::write_file(const std::string& path, const FillFn& fill) const {
+  for (const Tensor& t : tensors_) {
+    if (t.deferred && !fill) {
+      return Status::error("tensor '" + t.info.name + "' is deferred: use write_file with a fill");
+    }
+  }
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> head, header());
   std::string tmp = path + ".tmp";
   auto closer = [](std::FILE* f) {
@@ -261,15 +280,27 @@ Status GgufWriter::write_file(const std::string& path) const {
   auto write = [&](const uint8_t* p, size_t n) { return std::fwrite(p, 1, n, file.get()) == n; };
   bool ok = write(head.data(), head.size());
   static const uint8_t kZeros[kMaxAlignment] = {};
-  for (const Tensor& t : tensors_) {
-    if (!ok) break;
+  std::vector<uint8_t> buffer;  // deferred tensors, one at a time
+  Status filled;
+  for (size_t i = 0; i < tensors_.size() && ok; ++i) {
+    const Tensor& t = tensors_[i];
     std::span<const uint8_t> data = t.bytes();
+    if (t.deferred) {
+      buffer.resize(t.info.n_bytes);
+      filled = fill(i, std::span<uint8_t>(buffer));
+      if (!filled.is_ok()) break;
+      data = buffer;
+    }
     uint64_t pad = align_up(data.size(), alignment_) - data.size();
     ok = write(data.data(), data.size()) && write(kZeros, pad);
   }
-  ok = ok && std::fflush(file.get()) == 0;
+  ok = ok && filled.is_ok() && std::fflush(file.get()) == 0;
   int err = errno;
   ok = std::fclose(file.release()) == 0 && ok;
+  if (!filled.is_ok()) {
+    std::remove(tmp.c_str());
+    return filled;
+  }
   if (!ok) {
     std::remove(tmp.c_str());
     return Status::error("cannot write '" + tmp + "': " + std::strerror(err));

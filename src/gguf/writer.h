@@ -9,10 +9,14 @@
 // wrong size, mixed array items, nesting too deep) are Status errors.
 //
 // Ownership: add_tensor copies the data; add_tensor_view borrows it (the bytes
-// must outlive to_bytes()/write_file()). Not thread-safe.
+// must outlive to_bytes()/write_file()); add_tensor_deferred takes no data:
+// write_file asks a fill callback for it, one tensor at a time, so a file far
+// larger than memory (a quantized model) can be streamed. Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -61,11 +65,21 @@ class GgufWriter {
                     std::span<const uint8_t> data);
   Status add_tensor_view(std::string_view name, GgmlType type, std::span<const int64_t> ne,
                          std::span<const uint8_t> data);
+  // Appends a tensor whose bytes write_file(path, fill) obtains from `fill`.
+  Status add_tensor_deferred(std::string_view name, GgmlType type, std::span<const int64_t> ne);
   size_t tensor_count() const { return tensors_.size(); }
 
-  // The whole file in memory / written to `path` (via `path`.tmp + rename).
+  // fill(index, out): writes the bytes of deferred tensor `index` (its position
+  // in add order) into `out` (exactly its size). Called once per deferred
+  // tensor, in add order, on the calling thread; a failed Status stops the write.
+  using FillFn = std::function<Status(size_t index, std::span<uint8_t> out)>;
+
+  // The whole file in memory / written to `path` (via `path`.tmp + rename:
+  // on any error, including one from `fill`, `path` is untouched and the
+  // temporary file removed). Deferred tensors need write_file with a fill.
   Result<std::vector<uint8_t>> to_bytes() const;
   Status write_file(const std::string& path) const;
+  Status write_file(const std::string& path, const FillFn& fill) const;
 
  private:
   struct Tensor {
@@ -73,10 +87,12 @@ class GgufWriter {
     std::vector<uint8_t> owned;     // add_tensor
     std::span<const uint8_t> view;  // add_tensor_view
     bool borrowed = false;
+    bool deferred = false;  // add_tensor_deferred
     std::span<const uint8_t> bytes() const { return borrowed ? view : std::span(owned); }
   };
   Status check_tensor(std::string_view name, GgmlType type, std::span<const int64_t> ne,
-                      size_t data_size, TensorInfo& info) const;
+                      std::optional<size_t> data_size,
+                      TensorInfo& info) const;  // nullopt: deferred
   Result<std::vector<uint8_t>> header() const;  // everything before the data section
 
   std::vector<KeyValue> kvs_;

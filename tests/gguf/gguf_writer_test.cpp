@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "byte_builder.h"
@@ -229,6 +231,50 @@ TEST(GgufWriter, WriteFileThenOpen) {
   EXPECT_EQ(file->tensors().size(), 3u);
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
   EXPECT_FALSE(w.write_file((dir / "no_such_dir" / "x.gguf").string()).is_ok());
+  std::filesystem::remove_all(dir);
+}
+
+// Deferred tensors (streamed through a fill callback) give the same file as
+// tensors added with their data; a failing fill leaves neither file nor .tmp.
+TEST(GgufWriter, DeferredTensorsStreamThroughFill) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("kiln_gguf_deferred_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "deferred.gguf").string();
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  const std::vector<int64_t> ne_a = {8, 2}, ne_b = {64};
+  ASSERT_TRUE(w.add_tensor_deferred("a.weight", GgmlType::F32, ne_a).is_ok());
+  ASSERT_TRUE(w.add_tensor("b.weight", GgmlType::Q4_0, ne_b, pattern_bytes(36, 2)).is_ok());
+  ASSERT_TRUE(w.add_tensor_deferred("c.weight", GgmlType::F16, ne_a).is_ok());
+  EXPECT_FALSE(w.to_bytes().is_ok());
+  EXPECT_FALSE(w.write_file(path).is_ok());
+  std::vector<size_t> calls;
+  auto fill = [&](size_t i, std::span<uint8_t> out) {
+    calls.push_back(i);
+    const auto bytes = pattern_bytes(out.size(), static_cast<uint8_t>(i + 1));
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+    return Status::ok();
+  };
+  ASSERT_TRUE(w.write_file(path, fill).is_ok());
+  EXPECT_EQ(calls, (std::vector<size_t>{0, 2}));
+  GgufWriter same;
+  same.set_string("general.architecture", "llama");
+  ASSERT_TRUE(same.add_tensor("a.weight", GgmlType::F32, ne_a, pattern_bytes(64, 1)).is_ok());
+  ASSERT_TRUE(same.add_tensor("b.weight", GgmlType::Q4_0, ne_b, pattern_bytes(36, 2)).is_ok());
+  ASSERT_TRUE(same.add_tensor("c.weight", GgmlType::F16, ne_a, pattern_bytes(32, 3)).is_ok());
+  auto want = same.to_bytes();
+  ASSERT_TRUE(want.is_ok());
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> got{std::istreambuf_iterator<char>(in),
+                                 std::istreambuf_iterator<char>()};
+  EXPECT_EQ(got, *want);
+  const std::string failed = (dir / "failed.gguf").string();
+  auto bad_fill = [](size_t, std::span<uint8_t>) { return Status::error("fill failed"); };
+  const Status st = w.write_file(failed, bad_fill);
+  EXPECT_EQ(st.message(), "fill failed");
+  EXPECT_FALSE(std::filesystem::exists(failed));
+  EXPECT_FALSE(std::filesystem::exists(failed + ".tmp"));
   std::filesystem::remove_all(dir);
 }
 

@@ -152,6 +152,37 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
                                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
                          name_of);
 
+// The automatic one-column choice maps the llama7b / tinyllama shapes to the
+// variants measured best in docs/perf.md (v8). Host only.
+TEST(CudaMatvecAuto, MeasuredChoices) {
+  constexpr int kReg = 1, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
+  constexpr int kS16R2 = kFirstStagedVariant + 10, kS16x2R2 = kFirstStagedVariant + 11;
+  constexpr int kS32R2 = kFirstStagedVariant + 12;
+  static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[2].rows_per_stage == 8);
+  static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
+  static_assert(kStagedConfigs[12].rows_per_stage == 32);
+  const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 4096), kS16R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);  // two 32-row stages exceed 200 KB
+  EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16x2R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
+  for (GgmlType t : {q40, q80, GgmlType::Q4_K, GgmlType::F16}) {
+    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 2048, 2048), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);
+  }
+  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS8);
+  EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kReg);  // one 8-row stage fills 200 KB
+}
+
 TEST(CudaMatmulValidation, RejectsBadInput) {
   EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));
   uint8_t dummy[64] = {};

@@ -1,6 +1,8 @@
 // The staged decode kernel (v8 of docs/perf.md): one activation column,
-// quantized weights (IDot types), weights copied into shared memory by
-// cp.async ahead of the math, several warps sharing each row (split K).
+// quantized weights (IDot types) or F16/BF16, weights copied into shared
+// memory by cp.async ahead of the math, several warps sharing each row
+// (split K). Measured faster than the register kernels only on small grids
+// (4096-row shapes, K >= 4096); auto_matvec_variant (kernels.h) picks it there.
 //
 // Why: the register kernel of matvec_int.cuh can only have as many weight
 // bytes in flight as its registers hold, and its math needs the same

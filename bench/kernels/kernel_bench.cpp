@@ -15,12 +15,16 @@
 //
 // Usage: kernel_bench [--quick] [--json FILE] [--types q4_0,q4_K,...]
 //                     [--shapes llama7b|tinyllama|all] [--cols 1,2,4,...]
+//                     [--variants 0,1,2,...]
+// --variants: at 1 column, check and time each decode kernel choice of
+// kiln::cuda::set_matvec_variant (kernels.h; default 0 = automatic only).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -28,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cuda/kernels.h"
 #include "backend/cuda/matmul.h"
 #include "read_ceiling.h"
 #include "ref.h"
@@ -154,6 +159,7 @@ struct Options {
   std::vector<GgmlType> types = kAllTypes;
   std::vector<Shape> shapes;
   std::vector<int64_t> cols = {1, 2, 4, 8, 16, 64, 512};
+  std::vector<int> variants = {0};
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -191,13 +197,16 @@ Options parse(int argc, char** argv) {
           std::exit(1);
         }
       }
+    } else if (a == "--variants" && has_val) {
+      o.variants.clear();
+      for (const auto& n : split(argv[++i])) o.variants.push_back(std::atoi(n.c_str()));
     } else if (a == "--cols" && has_val) {
       o.cols.clear();
       for (const auto& n : split(argv[++i])) o.cols.push_back(std::atoll(n.c_str()));
     } else {
       std::fprintf(stderr,
                    "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
-                   "llama7b|tinyllama|all] [--cols 1,2]\n");
+                   "llama7b|tinyllama|all] [--cols 1,2] [--variants 0,1]\n");
       std::exit(1);
     }
   }
@@ -323,66 +332,83 @@ int main(int argc, char** argv) {
         CK(cudaMemcpy(xd, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
         const auto rows_checked = kiln::kref::rows_to_check(sh.rows, ncols);
         const auto ref = kiln::kref::reference(wf, sh.k, x, ncols, rows_checked);
+        double read_us = 0;
         for (int route = 0; route < 2; ++route) {
           const bool gemm = route == 1;
           if ((!gemm && ncols > 64) || (gemm && ncols < 16)) continue;
-          auto run = [&](int i) {
-            const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-            check_status(gemm ? ctx.matmul_gemm(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s)
-                              : kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s));
-          };
-          CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
-          run(0);
-          CK(cudaStreamSynchronize(s));
-          CK(cudaGetLastError());
-          std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
-          CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
-          const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
-          const double tol = kiln::kref::tolerance(t, gemm);
-          const bool pass = chk.all_finite && chk.rel_err <= tol;
-          failures += pass ? 0 : 1;
-          const double sec = time_op(run, launches_for(run, nc, s), s);
-          double read_us = 0;
-          if (!gemm && ncols == 1) {
-            auto rd = [&](int i) {
-              CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
+          const std::vector<int> variants =
+              !gemm && ncols == 1 ? opt.variants : std::vector<int>{0};
+          for (int variant : variants) {
+            kiln::cuda::set_matvec_variant(variant);
+            auto run = [&](int i) {
+              const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
+              check_status(
+                  gemm ? ctx.matmul_gemm(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s)
+                       : kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s));
             };
-            read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
+            CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
+            run(0);
+            CK(cudaStreamSynchronize(s));
+            CK(cudaGetLastError());
+            std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
+            CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
+            const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
+            const double tol = kiln::kref::tolerance(t, gemm);
+            // Run-to-run reproducibility: a second run must give the same bits.
+            CK(cudaMemsetAsync(yd, 0xFF, y.size() * 4, s));
+            run(0);
+            CK(cudaStreamSynchronize(s));
+            std::vector<float> y2(y.size());
+            CK(cudaMemcpy(y2.data(), yd, y2.size() * 4, cudaMemcpyDeviceToHost));
+            const bool repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
+            const bool pass = chk.all_finite && chk.rel_err <= tol && repro;
+            failures += pass ? 0 : 1;
+            const double sec = time_op(run, launches_for(run, nc, s), s);
+            if (!gemm && ncols == 1 && read_us == 0) {
+              auto rd = [&](int i) {
+                CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
+              };
+              read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
+            }
+            const double gbs = gbytes / sec / 1e9;
+            const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
+            double dense_tf = 0;
+            for (const auto& [c, d] : dense)
+              if (c == ncols) dense_tf = d.tflops;
+            json r = {{"model", sh.model},
+                      {"rows", sh.rows},
+                      {"k", sh.k},
+                      {"type", tname(t)},
+                      {"ncols", ncols},
+                      {"route", gemm ? "gemm" : "decode"},
+                      {"variant", variant},
+                      {"us", sec * 1e6},
+                      {"weight_gbs", gbs},
+                      {"pct_copy_bw", 100 * gbs / copy_bw},
+                      {"tflops", tflops},
+                      {"cublas_bf16_tflops", dense_tf},
+                      {"read_ceiling_us", read_us},
+                      {"rel_err", chk.rel_err},
+                      {"tol", tol},
+                      {"pass", pass},
+                      {"reproducible", repro},
+                      {"weight_bytes", gbytes},
+                      {"weight_copies", nc}};
+            rows_json.push_back(r);
+            std::snprintf(
+                buf, sizeof buf,
+                "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
+                "(bf16 %6.1f) err %.1e %s read %.2f us v%d",
+                sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
+                tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
+                sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
+                pass ? "ok" : "FAIL", read_us, variant);
+            std::puts(buf);
+            std::fflush(stdout);
+            table.push_back(buf);
           }
-          const double gbs = gbytes / sec / 1e9;
-          const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
-          double dense_tf = 0;
-          for (const auto& [c, d] : dense)
-            if (c == ncols) dense_tf = d.tflops;
-          json r = {{"model", sh.model},
-                    {"rows", sh.rows},
-                    {"k", sh.k},
-                    {"type", tname(t)},
-                    {"ncols", ncols},
-                    {"route", gemm ? "gemm" : "decode"},
-                    {"us", sec * 1e6},
-                    {"weight_gbs", gbs},
-                    {"pct_copy_bw", 100 * gbs / copy_bw},
-                    {"tflops", tflops},
-                    {"cublas_bf16_tflops", dense_tf},
-                    {"read_ceiling_us", read_us},
-                    {"rel_err", chk.rel_err},
-                    {"tol", tol},
-                    {"pass", pass},
-                    {"weight_bytes", gbytes},
-                    {"weight_copies", nc}};
-          rows_json.push_back(r);
-          std::snprintf(buf, sizeof buf,
-                        "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
-                        "(bf16 %6.1f) err %.1e %s read %.2f us",
-                        sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
-                        tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
-                        sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
-                        pass ? "ok" : "FAIL", read_us);
-          std::puts(buf);
-          std::fflush(stdout);
-          table.push_back(buf);
         }
+        kiln::cuda::set_matvec_variant(0);
         CK(cudaFree(xd));
         CK(cudaFree(yd));
       }

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Markdown tables for docs/perf.md from a kernel_bench JSON.
 
-Usage: perf_table.py RESULT.json [--model llama7b]
+Usage: perf_table.py RESULT.json [--model llama7b] [--variants]
 Prints: 1-column decode (GB/s of GGUF weight bytes, % of the measured copy
 bandwidth, % of the streaming-read ceiling) and 512-column GEMM (TFLOP/s,
 % of cuBLAS dense BF16 on the same shape), each beside the issue's target.
+Rows of a --variants sweep: the tables use variant 0 (automatic); with
+--variants, one more table: % of copy bandwidth of every variant at 1 column.
 """
 import json
 import sys
@@ -19,7 +21,8 @@ def main():
     path = sys.argv[1]
     model = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else "llama7b"
     d = json.load(open(path))
-    res = [r for r in d["results"] if r["model"] == model]
+    allres = [r for r in d["results"] if r["model"] == model]
+    res = [r for r in allres if r.get("variant", 0) == 0]
     shapes = []
     for r in res:
         if (r["rows"], r["k"]) not in shapes:
@@ -60,6 +63,24 @@ def main():
             cells.append(f"{r['tflops']:.0f} ({pct:.0f}%){ok}")
         tgt = TARGET_512.get(t)
         print(f"| {t} | {str(tgt) + '%' if tgt else '-'} | " + " | ".join(cells) + " |")
+
+
+    if "--variants" in sys.argv:
+        variants = sorted({r.get("variant", 0) for r in allres if r["ncols"] == 1})
+        print("\n1 column by decode variant: % of copy BW (best marked *)\n")
+        print("| type | shape | " + " | ".join(f"v{v}" for v in variants) + " |")
+        print("|---|---|" + "---|" * len(variants))
+        for t in ORDER:
+            for s in shapes:
+                m = {r.get("variant", 0): r for r in allres if r["type"] == t and
+                     (r["rows"], r["k"]) == s and r["ncols"] == 1 and r["route"] == "decode"}
+                if not m:
+                    continue
+                best = max(m, key=lambda v: m[v]["pct_copy_bw"] if m[v]["pass"] else -1)
+                cells = [("-" if v not in m else f"{m[v]['pct_copy_bw']:.0f}" +
+                          ("*" if v == best else "") + ("" if m[v]["pass"] else " FAIL"))
+                         for v in variants]
+                print(f"| {t} | {s[0]}x{s[1]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

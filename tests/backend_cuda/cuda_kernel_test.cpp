@@ -5,9 +5,11 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "backend/cuda/kernels.h"
 #include "backend/cuda/matmul.h"
 #include "quant/fp16.h"
 #include "ref.h"
@@ -37,8 +39,10 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
     if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   }
 
-  // Runs one route on random data and checks against the reference.
-  void check(int64_t rows, int64_t k, int64_t ncols, bool gemm, ActType xtype = ActType::F32) {
+  // Runs one route on random data and checks against the reference; with
+  // repeat, runs it again and expects bit-identical output (fixed-order sums).
+  void check(int64_t rows, int64_t k, int64_t ncols, bool gemm, ActType xtype = ActType::F32,
+             bool repeat = false) {
     const GgmlType t = GetParam();
     SCOPED_TRACE(std::string(ggml_type_name(static_cast<uint32_t>(t))) + " " +
                  std::to_string(rows) + "x" + std::to_string(k) + " ncols " +
@@ -81,6 +85,13 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
     }
     std::vector<float> y(static_cast<size_t>(ncols * rows));
     ASSERT_EQ(cudaMemcpy(y.data(), yd.p, y.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    if (repeat && !gemm) {
+      ASSERT_EQ(cudaMemset(yd.p, 0xFF, y.size() * 4), cudaSuccess);
+      ASSERT_TRUE(matvec(w, xd.p, xtype, ncols, yd.p, nullptr).is_ok());
+      std::vector<float> y2(y.size());
+      ASSERT_EQ(cudaMemcpy(y2.data(), yd.p, y2.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+      EXPECT_EQ(std::memcmp(y.data(), y2.data(), y.size() * 4), 0) << "not reproducible";
+    }
     std::vector<int64_t> all_rows(static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = r;
     const auto ref = kref::reference(wf, k, x, ncols, all_rows);
@@ -101,6 +112,22 @@ TEST_P(CudaMatmulTest, DecodeMatchesReference) {
   for (const Case& c : cases()) {
     for (int64_t n : {1, 2, 3, 5, 8, 11}) check(c.rows, c.k, n, false);
   }
+}
+
+// Every one-column decode kernel choice (kernels.h), not only the automatic
+// one: odd row counts (partial stages), K of one to many units per lane,
+// misaligned plane ranges (rows * row bytes not a multiple of 16), odd
+// row counts per block and more stages than ring buffers.
+TEST_P(CudaMatmulTest, DecodeVariantsMatchReference) {
+  std::vector<Case> c = {{77, 256}, {300, 768}, {1000, 2048}, {40, 11264}, {4133, 512}};
+  if (type_layout(GetParam()).block_elems == 32) c.push_back({33, 96});
+  for (int v = 1; v < kNumMatvecVariants; ++v) {
+    SCOPED_TRACE("variant " + std::to_string(v));
+    set_matvec_variant(v);
+    for (const Case& cs : c) check(cs.rows, cs.k, 1, false, ActType::F32, true);
+    check(300, 768, 1, false, ActType::BF16);
+  }
+  set_matvec_variant(0);
 }
 
 TEST_P(CudaMatmulTest, DecodeWithHalfActivations) {
@@ -124,6 +151,37 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
                                            GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K,
                                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
                          name_of);
+
+// The automatic one-column choice maps the llama7b / tinyllama shapes to the
+// variants measured best in docs/perf.md (v8). Host only.
+TEST(CudaMatvecAuto, MeasuredChoices) {
+  constexpr int kReg = 1, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
+  constexpr int kS16R2 = kFirstStagedVariant + 10, kS16x2R2 = kFirstStagedVariant + 11;
+  constexpr int kS32R2 = kFirstStagedVariant + 12;
+  static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[2].rows_per_stage == 8);
+  static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
+  static_assert(kStagedConfigs[12].rows_per_stage == 32);
+  const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 4096), kS16R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);  // two 32-row stages exceed 200 KB
+  EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16x2R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
+  for (GgmlType t : {q40, q80, GgmlType::Q4_K, GgmlType::F16}) {
+    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 2048, 2048), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);
+  }
+  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS8);
+  EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kReg);  // one 8-row stage fills 200 KB
+}
 
 TEST(CudaMatmulValidation, RejectsBadInput) {
   EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));

@@ -36,6 +36,32 @@ __device__ __forceinline__ uint32_t ld4(const uint8_t* p) {
 __device__ __forceinline__ uint32_t ld2(const uint8_t* p) {
   return __ldg(reinterpret_cast<const uint16_t*>(p));
 }
+// The same loads from a copy of the planes staged in shared memory (SH, the
+// staged decode kernel of matvec_staged.cuh) or from global memory.
+template <bool SH>
+__device__ __forceinline__ uint4 ld16x(const uint8_t* p) {
+  if constexpr (SH) {
+    return *reinterpret_cast<const uint4*>(p);
+  } else {
+    return ld16(p);
+  }
+}
+template <bool SH>
+__device__ __forceinline__ uint32_t ld4x(const uint8_t* p) {
+  if constexpr (SH) {
+    return *reinterpret_cast<const uint32_t*>(p);
+  } else {
+    return ld4(p);
+  }
+}
+template <bool SH>
+__device__ __forceinline__ uint32_t ld2x(const uint8_t* p) {
+  if constexpr (SH) {
+    return *reinterpret_cast<const uint16_t*>(p);
+  } else {
+    return ld2(p);
+  }
+}
 __device__ __forceinline__ float h2f(uint32_t bits) {
   return __half2float(__ushort_as_half(static_cast<unsigned short>(bits & 0xFFFF)));
 }
@@ -80,9 +106,11 @@ struct Dec<GgmlType::F16> {
   struct Raw {
     uint4 v[4];
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const uint8_t* p = w.p[0] + (row * w.nblocks + u) * 64;
-    return {{dec::ld16(p), dec::ld16(p + 16), dec::ld16(p + 32), dec::ld16(p + 48)}};
+    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16), dec::ld16x<SH>(p + 32),
+             dec::ld16x<SH>(p + 48)}};
   }
   __device__ static void decode(const Raw& r, int, float* q, float*, float*) {
 #pragma unroll
@@ -115,10 +143,11 @@ struct Dec<GgmlType::Q8_0> {
     uint4 v[2];
     uint32_t d;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t b = row * w.nblocks + u;
     const uint8_t* p = w.p[0] + b * 32;
-    return {{dec::ld16(p), dec::ld16(p + 16)}, dec::ld2(w.p[1] + b * 2)};
+    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)}, dec::ld2x<SH>(w.p[1] + b * 2)};
   }
   __device__ static void decode(const Raw& r, int, float* q, float* sc, float*) {
 #pragma unroll
@@ -137,9 +166,10 @@ struct Dec<GgmlType::Q4_0> {
     uint4 v;
     uint32_t d;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t b = row * w.nblocks + u;
-    return {dec::ld16(w.p[0] + b * 16), dec::ld2(w.p[1] + b * 2)};
+    return {dec::ld16x<SH>(w.p[0] + b * 16), dec::ld2x<SH>(w.p[1] + b * 2)};
   }
   __device__ static void nibbles(const uint4& v, float off, float* q) {
 #pragma unroll
@@ -163,9 +193,10 @@ struct Dec<GgmlType::Q4_1> {
     uint4 v;
     uint32_t dm;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t b = row * w.nblocks + u;
-    return {dec::ld16(w.p[0] + b * 16), dec::ld4(w.p[1] + b * 4)};
+    return {dec::ld16x<SH>(w.p[0] + b * 16), dec::ld4x<SH>(w.p[1] + b * 4)};
   }
   __device__ static void decode(const Raw& r, int, float* q, float* sc, float* mn) {
     Dec<GgmlType::Q4_0>::nibbles(r.v, 0.f, q);
@@ -183,9 +214,11 @@ struct Dec<GgmlType::Q5_0> {
     uint4 v;
     uint32_t qh, d;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t b = row * w.nblocks + u;
-    return {dec::ld16(w.p[0] + b * 16), dec::ld4(w.p[1] + b * 4), dec::ld2(w.p[2] + b * 2)};
+    return {dec::ld16x<SH>(w.p[0] + b * 16), dec::ld4x<SH>(w.p[1] + b * 4),
+            dec::ld2x<SH>(w.p[2] + b * 2)};
   }
   __device__ static void nibbles5(const uint4& v, uint32_t qh, float off, float* q) {
 #pragma unroll
@@ -211,9 +244,11 @@ struct Dec<GgmlType::Q5_1> {
     uint4 v;
     uint32_t qh, dm;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t b = row * w.nblocks + u;
-    return {dec::ld16(w.p[0] + b * 16), dec::ld4(w.p[1] + b * 4), dec::ld4(w.p[2] + b * 4)};
+    return {dec::ld16x<SH>(w.p[0] + b * 16), dec::ld4x<SH>(w.p[1] + b * 4),
+            dec::ld4x<SH>(w.p[2] + b * 4)};
   }
   __device__ static void decode(const Raw& r, int, float* q, float* sc, float* mn) {
     Dec<GgmlType::Q5_0>::nibbles5(r.v, r.qh, 0.f, q);
@@ -233,11 +268,13 @@ struct Dec<GgmlType::Q4_K> {
     uint4 meta;
     int j;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t sb = row * w.nblocks + u / 4;
     const uint8_t* p = w.p[0] + sb * 128 + (u % 4) * 32;
-    return {
-        {dec::ld16(p), dec::ld16(p + 16)}, dec::ld16(w.p[1] + sb * 16), static_cast<int>(u % 4)};
+    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
+            dec::ld16x<SH>(w.p[1] + sb * 16),
+            static_cast<int>(u % 4)};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
 #pragma unroll
@@ -262,13 +299,14 @@ struct Dec<GgmlType::Q5_K> {
     uint4 meta;
     int j;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t sb = row * w.nblocks + u / 4;
     const uint8_t* p = w.p[0] + sb * 128 + (u % 4) * 32;
     const uint8_t* h = w.p[1] + sb * 32;
-    return {{dec::ld16(p), dec::ld16(p + 16)},
-            {dec::ld16(h), dec::ld16(h + 16)},
-            dec::ld16(w.p[2] + sb * 16),
+    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
+            {dec::ld16x<SH>(h), dec::ld16x<SH>(h + 16)},
+            dec::ld16x<SH>(w.p[2] + sb * 16),
             static_cast<int>(u % 4)};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
@@ -300,16 +338,18 @@ struct Dec<GgmlType::Q6_K> {
     uint32_t d;
     int h;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t sb = row * w.nblocks + u / 2;
     const int h = static_cast<int>(u % 2);
     const uint8_t* l = w.p[0] + sb * 128 + h * 64;
     const uint8_t* qh = w.p[1] + sb * 64 + h * 32;
-    return {{dec::ld16(l), dec::ld16(l + 16), dec::ld16(l + 32), dec::ld16(l + 48)},
-            {dec::ld16(qh), dec::ld16(qh + 16)},
-            dec::ld16(w.p[2] + sb * 16),
-            dec::ld2(w.p[3] + sb * 2),
-            h};
+    return {
+        {dec::ld16x<SH>(l), dec::ld16x<SH>(l + 16), dec::ld16x<SH>(l + 32), dec::ld16x<SH>(l + 48)},
+        {dec::ld16x<SH>(qh), dec::ld16x<SH>(qh + 16)},
+        dec::ld16x<SH>(w.p[2] + sb * 16),
+        dec::ld2x<SH>(w.p[3] + sb * 2),
+        h};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float*) {
 #pragma unroll
@@ -341,13 +381,14 @@ struct Dec<GgmlType::Q2_K> {
     uint32_t dd;
     int h;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t sb = row * w.nblocks + u / 2;
     const int h = static_cast<int>(u % 2);
     const uint8_t* p = w.p[0] + sb * 64 + h * 32;
-    return {{dec::ld16(p), dec::ld16(p + 16)},
-            dec::ld16(w.p[1] + sb * 16),
-            dec::ld4(w.p[2] + sb * 4),
+    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
+            dec::ld16x<SH>(w.p[1] + sb * 16),
+            dec::ld4x<SH>(w.p[2] + sb * 4),
             h};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
@@ -379,14 +420,15 @@ struct Dec<GgmlType::Q3_K> {
     uint4 sd;  // scales[12], d
     int h;
   };
+  template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t sb = row * w.nblocks + u / 2;
     const int h = static_cast<int>(u % 2);
     const uint8_t* hm = w.p[0] + sb * 32;
     const uint8_t* p = w.p[1] + sb * 64 + h * 32;
-    return {{dec::ld16(p), dec::ld16(p + 16)},
-            {dec::ld16(hm), dec::ld16(hm + 16)},
-            dec::ld16(w.p[2] + sb * 16),
+    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
+            {dec::ld16x<SH>(hm), dec::ld16x<SH>(hm + 16)},
+            dec::ld16x<SH>(w.p[2] + sb * 16),
             h};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float*) {

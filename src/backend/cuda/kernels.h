@@ -32,6 +32,74 @@ template <GgmlType T>
 cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
                           float* y, cudaStream_t stream);
 
+// Decode kernel configuration for one column (v8, docs/perf.md): the staged
+// kernel (matvec_staged.cuh) with rows_per_stage rows per stage, the grid
+// capped at blocks_per_sm blocks per SM, at most smem_kb KB of shared memory
+// per block, rows_per_warp rows per warp (0: the type's default, else 1, 2
+// or 4 where instantiated); rows_per_stage 0 = the register kernels
+// (matvec_int.cuh for quantized types, matvec.cuh for F16/BF16).
+struct StagedConfig {
+  int rows_per_stage = 0;
+  int blocks_per_sm = 1;
+  int smem_kb = 0;
+  int rows_per_warp = 0;
+};
+inline constexpr StagedConfig kStagedConfigs[] = {
+    {16, 1, 200, 0}, {16, 1, 110, 0}, {8, 1, 200, 0},  {8, 2, 110, 0}, {16, 2, 110, 0},
+    {16, 1, 200, 4}, {16, 2, 110, 4}, {32, 1, 200, 4}, {8, 2, 110, 4}, {8, 1, 200, 4},
+    {16, 1, 200, 2}, {16, 2, 110, 2}, {32, 1, 200, 2}};
+inline constexpr int kNumStagedConfigs =
+    static_cast<int>(sizeof(kStagedConfigs) / sizeof(kStagedConfigs[0]));
+
+// Kernel choice of launch_matvec at one column, for kernel_bench's sweep and
+// the tests: 0 = automatic (the default); 1 = the register kernel with its
+// automatic software-pipeline choice, 2 = pipeline on, 3 = off;
+// 4 + i = kStagedConfigs[i] (the register kernel where that does not fit).
+// Process-wide; not for concurrent use with launches on other threads.
+inline constexpr int kFirstStagedVariant = 4;
+inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfigs;
+void set_matvec_variant(int v);
+int matvec_variant();
+
+// The automatic choice at one column (variant 0): the variant measured best
+// in docs/perf.md (v8) for the shape class of rows x k, as a variant number.
+// Small grids (rows <= 8192, at least 8M weights): the staged kernel, K = 4096
+// with 16 rows per stage, K > 4096 with 8 where two stages fit 200 KB;
+// 8192 < rows <= 16384: 32 rows per stage for the legacy 4/5-bit types where
+// two stages fit, Q8_0 with 16 rows and 2 blocks per SM; everything else
+// (F16/BF16, Q6_K, large grids, K < 4096): the register kernels.
+constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
+  constexpr int kReg = 1, kS16 = kFirstStagedVariant + 0, kS8 = kFirstStagedVariant + 2;
+  constexpr int kS16x2R2 = kFirstStagedVariant + 11, kS16R2 = kFirstStagedVariant + 10;
+  constexpr int kS32R2 = kFirstStagedVariant + 12;
+  const bool legacy =
+      t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+  const TypeLayout l = type_layout(t);
+  const int64_t row_bytes = l.block_elems == 0 ? 0 : k / l.block_elems * l.block_bytes;
+  // Two stages of n rows and the activations (<= 2.75 bytes per element) in 200 KB.
+  const auto two_fit = [&](int64_t n) {
+    return 2 * n * row_bytes + k * 11 / 4 + 256 <= 200 * 1024;
+  };
+  if (l.block_elems == 0 || t == GgmlType::F16 || t == GgmlType::BF16 || t == GgmlType::Q6_K)
+    return kReg;
+  if (rows <= 8192 && rows * k >= (int64_t{8} << 20) && k >= 4096) {
+    if (k > 4096) {  // 4096 x 11008, 2048 x 5632
+      if (t == GgmlType::Q4_K) return kS16R2;
+      if (t == GgmlType::Q2_K || t == GgmlType::Q3_K) return kS32R2;
+      return two_fit(8) ? kS8 : kReg;
+    }
+    // 4096 x 4096
+    if (t == GgmlType::Q8_0 || t == GgmlType::Q2_K) return kS32R2;
+    if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) return kS16R2;
+    return kS16;
+  }
+  if (rows > 8192 && rows <= 16384) {  // 11008 x 4096
+    if (legacy && two_fit(32)) return kS32R2;
+    if (t == GgmlType::Q8_0) return kS16x2R2;
+  }
+  return kReg;
+}
+
 // out: [rows][K] F16, W dequantized.
 template <GgmlType T>
 cudaError_t launch_dequant_f16(const Planes& w, int rows, int K, void* out, cudaStream_t stream);

@@ -11,6 +11,7 @@
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/matvec.cuh"
 #include "backend/cuda/matvec_int.cuh"
+#include "backend/cuda/matvec_staged.cuh"
 
 namespace kiln::cuda {
 
@@ -46,10 +47,13 @@ inline int sm_count() {
   return n;
 }
 
-// Software pipeline for grids of fewer than 3 blocks per SM (the 4096-row
+// Software pipeline for grids of at most 2 blocks per SM (the 4096-row
 // shapes: few resident warps, each with several batches), 1-2 columns.
 // Only where the pipelined kernel still fits two 256-thread blocks per SM
 // (<= 128 registers): Q6_K's takes 213 and would halve the resident warps.
+// v8: "at most 2" (one wave of the pipelined kernel), not "fewer than 3":
+// 5632 x 2048 (352 blocks) ran 3-5 points faster unpipelined in one wave
+// than pipelined in two.
 // One register lookup per kernel (Kernel is a template argument, so the static
 // is per instantiation).
 template <auto Kernel>
@@ -58,7 +62,7 @@ bool use_pipeline(int nc, int64_t blocks) {
     cudaFuncAttributes a{};
     return cudaFuncGetAttributes(&a, Kernel) == cudaSuccess ? a.numRegs : 255;
   }();
-  return nc <= 2 && regs <= 128 && blocks < 3 * static_cast<int64_t>(sm_count());
+  return nc <= 2 && regs <= 128 && blocks <= 2 * static_cast<int64_t>(sm_count());
 }
 
 // F32 kernel (F16/BF16 weights, and any type without an IDot).
@@ -78,12 +82,14 @@ cudaError_t launch_matvec_f32_k(const Planes& w, int rows, int K, const void* x,
                     matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
 }
 
+// pipe: -1 = the measured choice (use_pipeline), 0 = off, 1 = on (NC <= 2).
 template <GgmlType T, int NC>
 cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
-                              cudaStream_t stream) {
+                              cudaStream_t stream, int pipe = -1) {
   const int64_t blocks = (rows + kMatvecWarps * kMatvecRows - 1) / (kMatvecWarps * kMatvecRows);
   if constexpr (NC <= 2) {
-    if (use_pipeline<matvec_kernel<T, NC, kMatvecRows, true>>(NC, blocks))
+    if (pipe == 1 ||
+        (pipe < 0 && use_pipeline<matvec_kernel<T, NC, kMatvecRows, true>>(NC, blocks)))
       return launch_matvec_f32_k<T, NC, true>(w, rows, K, x, xtype, y, stream);
   }
   return launch_matvec_f32_k<T, NC, false>(w, rows, K, x, xtype, y, stream);
@@ -116,21 +122,90 @@ cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x,
 
 template <GgmlType T, int NC, int R, int W>
 cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
-                              cudaStream_t stream) {
+                              cudaStream_t stream, int pipe = -1) {
   if constexpr (NC <= 2) {
-    if (use_pipeline<matvec_int_kernel<T, NC, R, W, true>>(NC, (rows + W * R - 1) / (W * R)))
+    if (pipe == 1 || (pipe < 0 && use_pipeline<matvec_int_kernel<T, NC, R, W, true>>(
+                                      NC, (rows + W * R - 1) / (W * R))))
       return launch_matvec_int_k<T, NC, R, W, true>(w, rows, K, x, xtype, y, stream);
   }
   return launch_matvec_int_k<T, NC, R, W, false>(w, rows, K, x, xtype, y, stream);
 }
 
+// Staged kernel (matvec_staged.cuh), one column. Returns cudaErrorNotSupported
+// (nothing launched) where the configuration does not fit this shape: the
+// caller then uses the register kernel.
+template <GgmlType T, int R>
+cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void* x, int xtype,
+                                   float* y, cudaStream_t stream, const StagedConfig& c) {
+  constexpr int W = kStagedWarps;
+  if (c.rows_per_stage < R || c.rows_per_stage % R != 0 || (W * R) % c.rows_per_stage != 0)
+    return cudaErrorNotSupported;
+  const int sms = sm_count();
+  if (sms <= 0) return cudaErrorNotSupported;
+  const int64_t n_stages = (rows + c.rows_per_stage - 1) / c.rows_per_stage;
+  const int64_t grid = std::min<int64_t>(n_stages, static_cast<int64_t>(c.blocks_per_sm) * sms);
+  const int64_t per_block = (n_stages + grid - 1) / grid;
+  const int64_t xb = staged_x_bytes<T>(K), sb = staged_stage_bytes(T, c.rows_per_stage, K);
+  const int64_t budget = static_cast<int64_t>(c.smem_kb) * 1024;
+  const int64_t nstg = std::min<int64_t>({4, per_block, (budget - xb) / sb});
+  if (nstg < 1) return cudaErrorNotSupported;
+  constexpr int kMaxSmem = 227 * 1024;
+  const int64_t smem = xb + nstg * sb;
+  if (smem > kMaxSmem) return cudaErrorNotSupported;
+  auto* kernel = matvec_staged_kernel<T, R>;
+  static const cudaError_t attr =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
+  if (attr != cudaSuccess) return attr;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(static_cast<unsigned>(grid));
+  cfg.blockDim = dim3(W * 32);
+  cfg.dynamicSmemBytes = static_cast<size_t>(smem);
+  cfg.stream = stream;
+  cudaLaunchAttribute attr_pdl[1];
+  attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr_pdl;
+  cfg.numAttrs = 1;
+  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K, x, xtype, y, c.rows_per_stage,
+                            static_cast<int>(nstg));
+}
+
+template <GgmlType T>
+cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x, int xtype,
+                                 float* y, cudaStream_t stream, const StagedConfig& c) {
+  constexpr int R0 = staged_rows_per_warp<T>(), R1 = staged_alt_rows_per_warp<T>();
+  if (c.rows_per_warp == 0 || c.rows_per_warp == R0)
+    return launch_matvec_staged_r<T, R0>(w, rows, K, x, xtype, y, stream, c);
+  if (c.rows_per_warp == R1)
+    return launch_matvec_staged_r<T, R1>(w, rows, K, x, xtype, y, stream, c);
+  return cudaErrorNotSupported;
+}
+
+// One column: the variant override (kernels.h), else the automatic choice.
 template <GgmlType T, int NC>
 cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
                              cudaStream_t stream) {
+  constexpr bool kStaged = IDot<T>::kEnabled || T == GgmlType::F16 || T == GgmlType::BF16;
+  int pipe = -1;
+  if constexpr (NC == 1 && kStaged) {
+    int v = matvec_variant();
+    if (v == 0) v = auto_matvec_variant(T, rows, K);
+    StagedConfig c{};
+    if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
+      c = kStagedConfigs[v - kFirstStagedVariant];
+    } else if (v == 2 || v == 3) {
+      pipe = v == 2 ? 1 : 0;
+    }
+    if (c.rows_per_stage > 0) {
+      const cudaError_t e = launch_matvec_staged<T>(w, rows, K, x, xtype, y, stream, c);
+      if (e != cudaErrorNotSupported) return e;
+    }
+  }
   if constexpr (IDot<T>::kEnabled) {
-    return launch_matvec_int<T, NC, kMatvecRows, kMatvecWarps>(w, rows, K, x, xtype, y, stream);
+    return launch_matvec_int<T, NC, kMatvecRows, kMatvecWarps>(w, rows, K, x, xtype, y, stream,
+                                                               pipe);
   } else {
-    return launch_matvec_f32<T, NC>(w, rows, K, x, xtype, y, stream);
+    return launch_matvec_f32<T, NC>(w, rows, K, x, xtype, y, stream, pipe);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <cublas_v2.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -58,7 +59,12 @@ cudaError_t dispatch(GgmlType t, F&& f) {
 
 constexpr int64_t kMaxDim = int64_t{1} << 30;
 
+std::atomic<int> g_matvec_variant{0};
+
 }  // namespace
+
+void set_matvec_variant(int v) { g_matvec_variant.store(v, std::memory_order_relaxed); }
+int matvec_variant() { return g_matvec_variant.load(std::memory_order_relaxed); }
 
 Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, void* dst) {
   const TypeLayout l = type_layout(type);

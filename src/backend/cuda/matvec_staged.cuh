@@ -1,0 +1,287 @@
+// The staged decode kernel (v8 of docs/perf.md): one activation column,
+// quantized weights (IDot types) or F16/BF16, weights copied into shared
+// memory by cp.async ahead of the math, several warps sharing each row
+// (split K). Measured faster than the register kernels only on small grids
+// (4096-row shapes, K >= 4096); auto_matvec_variant (kernels.h) picks it there.
+//
+// Why: the register kernel of matvec_int.cuh can only have as many weight
+// bytes in flight as its registers hold, and its math needs the same
+// registers; on the 4096-row shapes that left ~16 warps per SM, a long
+// per-warp chain after griddepcontrol.wait, and no room for the next kernel's
+// blocks to start streaming before this one ends. Here the bytes in flight
+// live in shared memory (a ring of `nstg` stages, all issued before the
+// first use, the first ones before griddepcontrol.wait), and the math reads
+// them from there.
+//
+// Work: a stage = RS consecutive rows x all K (one contiguous byte range per
+// plane, since rows are contiguous in every plane of layout.h). Block b of a
+// grid of G handles stages b, b + G, b + 2G, ... (stage j of the block in
+// ring buffer j % nstg). Each plane range is copied in 16-byte pieces from its
+// start rounded down to 16 to its end rounded up (inside the plane's 256-byte
+// padding), so any shape works; the byte offset of the start is kept and
+// added back when reading.
+// Math on a stage: W warps = (RS / R) row sets x S = W * R / RS K-slices;
+// warp w takes rows (w / S) * R + r, r < R, and units (w % S) * 32 + lane
+// + 32 S i, with the activations of each unit (an XBlock, matvec_int.cuh)
+// read once for its R rows. Partial sums: warp shuffle, then shared memory,
+// then thread t < RS adds the S slices of row t in slice order (fixed order:
+// the result does not depend on timing).
+//
+// F16/BF16 weights: the same staging; x is kept as F32 in shared memory (36
+// floats per 32-element unit, the padding against bank conflicts) and the
+// math is F32 FMAs, as in matvec.cuh.
+//
+// Shared memory (dynamic): [x: staged_x_bytes<T>(K), which ends with the
+// W * 4 floats of partial sums] [nstg stages of staged_stage_bytes(T, RS, K)].
+#pragma once
+
+#include "backend/cuda/matvec_int.cuh"
+
+namespace kiln::cuda {
+
+inline constexpr int kStagedWarps = 16;
+
+// Rows per warp: 2 (the activation load shared by two rows) where the
+// decoded unit is small enough to keep two in 64 registers.
+template <GgmlType T>
+constexpr int staged_rows_per_warp() {
+  return sizeof(typename Dec<T>::Raw) <= 36 ? 2 : 1;
+}
+// The other instantiated choice: 4 rows (half the activation reads per
+// weight) for the light types, 2 for the others.
+template <GgmlType T>
+constexpr int staged_alt_rows_per_warp() {
+  return staged_rows_per_warp<T>() == 2 ? 4 : 2;
+}
+
+// Bytes of plane p of one stage of rs rows (room for the 16-byte rounding at both ends).
+__host__ __device__ constexpr int64_t staged_plane_cap(GgmlType t, int p, int rs, int64_t k) {
+  const TypeLayout l = type_layout(t);
+  const int64_t row = k / l.block_elems * l.planes[p].stride;
+  return (rs * row + 15) / 16 * 16 + 32;
+}
+
+__host__ __device__ constexpr int64_t staged_stage_bytes(GgmlType t, int rs, int64_t k) {
+  const TypeLayout l = type_layout(t);
+  int64_t b = 0;
+  for (int p = 0; p < l.n_planes; ++p) b += staged_plane_cap(t, p, rs, k);
+  return b;
+}
+
+// Activation bytes (XBlocks, or padded F32 for F16/BF16) plus the partial sums.
+template <GgmlType T>
+constexpr int64_t staged_x_bytes(int64_t k) {
+  const int64_t xb = IDot<T>::kEnabled ? k / Dec<T>::kUnit * xunit_bytes<T>() : k / 32 * 36 * 4;
+  return xb + kStagedWarps * 4 * 4;
+}
+
+namespace staged {
+
+__device__ __forceinline__ void cp_async16(void* smem, const uint8_t* gmem) {
+  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+// Waits until at most n (0..3) of this thread's committed groups are pending.
+__device__ __forceinline__ void wait_pending(int n) {
+  switch (n) {
+    case 0:
+      asm volatile("cp.async.wait_group 0;" ::: "memory");
+      break;
+    case 1:
+      asm volatile("cp.async.wait_group 1;" ::: "memory");
+      break;
+    case 2:
+      asm volatile("cp.async.wait_group 2;" ::: "memory");
+      break;
+    default:
+      asm volatile("cp.async.wait_group 3;" ::: "memory");
+      break;
+  }
+}
+
+// Issues the copies of stage rows [row0, row0 + nr) into buf (every thread
+// calls it); returns, through sp, the planes as seen in buf.
+template <GgmlType T>
+__device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int nr, int rs,
+                                            int64_t k, uint8_t* buf, Planes& sp) {
+  constexpr TypeLayout l = type_layout(T);
+  const int nt = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
+  int64_t off = 0;
+#pragma unroll
+  for (int p = 0; p < l.n_planes; ++p) {
+    const int64_t row_bytes = w.nblocks * l.planes[p].stride;
+    const int64_t start = row0 * row_bytes, end = (row0 + nr) * row_bytes;
+    const int64_t a16 = start / 16 * 16;
+    const int n16 = static_cast<int>(((end + 15) / 16 * 16 - a16) / 16);
+    const uint8_t* src = w.p[p] + a16;
+    uint8_t* dst = buf + off;
+    for (int i = tid; i < n16; i += nt) cp_async16(dst + 16 * i, src + 16 * i);
+    sp.p[p] = dst + (start - a16);
+    off += staged_plane_cap(T, p, rs, k);
+  }
+  sp.nblocks = w.nblocks;
+}
+
+// x (F32/F16/BF16 per xtype, K elements) as F32 into xs[u * 36 + e], e < 32
+// (every thread of the block; kFillBatch loads in flight per thread).
+__device__ __forceinline__ void fill_xfloat(const void* xv, int xtype, int K, float* xs) {
+  const int n4 = K / 4, nt = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
+  for (int base = 0; base < n4; base += kFillBatch * nt) {
+    float4 v[kFillBatch];
+#pragma unroll
+    for (int j = 0; j < kFillBatch; ++j) {
+      const int i = base + j * nt + tid;
+      if (i < n4) v[j] = load_x4(xv, xtype, 4 * static_cast<int64_t>(i));
+    }
+#pragma unroll
+    for (int j = 0; j < kFillBatch; ++j) {
+      const int i = base + j * nt + tid;
+      if (i < n4) *reinterpret_cast<float4*>(xs + 4 * i + 4 * (i / 8)) = v[j];
+    }
+  }
+}
+
+// Two weights of a 32-bit word of F16 (or BF16) weights as floats.
+template <GgmlType T>
+__device__ __forceinline__ float2 pair_f(uint32_t wd) {
+  if constexpr (T == GgmlType::BF16) {
+    return make_float2(__uint_as_float(wd << 16), __uint_as_float(wd & 0xFFFF0000u));
+  } else {
+    return __half22float2(*reinterpret_cast<const __half2*>(&wd));
+  }
+}
+
+// sum over the 32 elements of an F16/BF16 unit of w[e] * xp[e] (two chains).
+template <GgmlType T>
+__device__ __forceinline__ float dot_f(const typename Dec<T>::Raw& r, const float* xp) {
+  float a0 = 0.f, a1 = 0.f;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const float4 x4 = *reinterpret_cast<const float4*>(xp + 4 * i);
+    const float2 p = pair_f<T>(dec::word(r.v[i / 2], 2 * (i % 2)));
+    const float2 q = pair_f<T>(dec::word(r.v[i / 2], 2 * (i % 2) + 1));
+    a0 = fmaf(p.x, x4.x, a0);
+    a1 = fmaf(p.y, x4.y, a1);
+    a0 = fmaf(q.x, x4.z, a0);
+    a1 = fmaf(q.y, x4.w, a1);
+  }
+  return a0 + a1;
+}
+
+}  // namespace staged
+
+// y[r] = sum_k W[r][k] x[k] for one column (contract of launch_matvec).
+// nstg: ring depth 1..4; rs: rows per stage, a multiple of R with
+// W * R / rs a power of two <= W.
+template <GgmlType T, int R>
+__global__ void __launch_bounds__(kStagedWarps * 32, 2)
+    matvec_staged_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
+                         float* __restrict__ y, int rs, int nstg) {
+  using D = Dec<T>;
+  using I = IDot<T>;
+  constexpr bool kInt = I::kEnabled;
+  constexpr int U = D::kUnit, UB = xunit_bytes<T>(), W = kStagedWarps;
+  extern __shared__ uint4 smem_staged[];
+  uint8_t* xs = reinterpret_cast<uint8_t*>(smem_staged);
+  const int nu = K / U;
+  uint8_t* ring = xs + staged_x_bytes<T>(K);
+  float* red = reinterpret_cast<float*>(ring) - W * 4;  // [W][R], the end of the x region
+  const int64_t stage_bytes = staged_stage_bytes(T, rs, K);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int S = W * R / rs;  // K-slices per row set
+  const int rset = warp / S, slice = warp % S;
+  const int n_stages = (rows + rs - 1) / rs;
+  const int G = static_cast<int>(gridDim.x);
+  const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;  // this block's stages
+  asm volatile("griddepcontrol.launch_dependents;");
+
+  // Prologue: every ring buffer's copies before waiting for the previous
+  // kernel (weights never depend on it). One commit group per stage slot.
+  for (int j = 0; j < nstg; ++j) {
+    if (j < cnt) {
+      const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
+      Planes sp;
+      staged::issue_stage<T>(w, row0, static_cast<int>(min(static_cast<int64_t>(rs), rows - row0)),
+                             rs, K, ring + j * stage_bytes, sp);
+    }
+    staged::commit();
+  }
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  if constexpr (kInt) {
+    fill_xblocks<T>(xv, xtype, 1, K, 0, K, xs, nu * UB);
+  } else {
+    staged::fill_xfloat(xv, xtype, K, reinterpret_cast<float*>(xs));
+  }
+
+  for (int j = 0; j < cnt; ++j) {
+    const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
+    const int nr = static_cast<int>(min(static_cast<int64_t>(rs), rows - row0));
+    uint8_t* buf = ring + (j % nstg) * stage_bytes;
+    Planes sp;
+    {
+      // Same plane pointers as issue_stage computed (pure arithmetic).
+      constexpr TypeLayout l = type_layout(T);
+      int64_t off = 0;
+#pragma unroll
+      for (int p = 0; p < l.n_planes; ++p) {
+        const int64_t start = row0 * (w.nblocks * l.planes[p].stride);
+        sp.p[p] = buf + off + (start - start / 16 * 16);
+        off += staged_plane_cap(T, p, rs, K);
+      }
+      sp.nblocks = w.nblocks;
+    }
+    // Groups committed so far: nstg + j; stage j's is the oldest nstg - 1... done.
+    staged::wait_pending(nstg - 1);
+    __syncthreads();  // every thread's copies of stage j (and x, for j == 0) visible
+
+    float acc[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = 0.f;
+    int lr[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) lr[r] = min(rset * R + r, nr - 1);
+#pragma unroll 2
+    for (int u = slice * 32 + lane; u < nu; u += 32 * S) {
+      typename D::Raw raw[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r) raw[r] = D::template load<true>(sp, lr[r], u);
+      if constexpr (kInt) {
+#pragma unroll
+        for (int s = 0; s < D::kSubs; ++s) {
+          const XRegs x = load_xblock(reinterpret_cast<const XBlock*>(xs + u * UB) + s);
+#pragma unroll
+          for (int r = 0; r < R; ++r) acc[r] += I::sub(raw[r], s, x);
+        }
+      } else {
+        const float* xp = reinterpret_cast<const float*>(xs) + u * 36;
+#pragma unroll
+        for (int r = 0; r < R; ++r) acc[r] += staged::dot_f<T>(raw[r], xp);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      float v = acc[r];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+      if (lane == 0) red[warp * R + r] = v;
+    }
+    __syncthreads();  // partials in red; buffer j % nstg free
+    if (static_cast<int>(threadIdx.x) < nr) {
+      const int t = static_cast<int>(threadIdx.x), rsi = t / R, r = t % R;
+      float v = 0.f;
+      for (int sl = 0; sl < S; ++sl) v += red[(rsi * S + sl) * R + r];
+      y[row0 + t] = v;
+    }
+    if (j + nstg < cnt) {
+      const int64_t nrow0 = static_cast<int64_t>(blockIdx.x + (j + nstg) * G) * rs;
+      Planes np;
+      staged::issue_stage<T>(
+          w, nrow0, static_cast<int>(min(static_cast<int64_t>(rs), rows - nrow0)), rs, K, buf, np);
+    }
+    staged::commit();
+  }
+  staged::wait_pending(0);  // no copy outlives the block
+}
+
+}  // namespace kiln::cuda

@@ -7,17 +7,69 @@
 namespace kiln::bench {
 namespace {
 
-constexpr std::array<std::string_view, 64> kWords = {
-    "the",       "of",        "and",     "to",       "in",        "is",       "that",
-    "it",        "was",       "for",     "on",       "are",       "with",     "as",
-    "kiln",      "model",     "token",   "server",   "inference", "weights",  "quantized",
-    "memory",    "bandwidth", "request", "stream",   "latency",   "between",  "however",
-    "although",  "because",   "people",  "water",    "history",   "morning",  "quickly",
-    "beautiful", "important", "system",  "network",  "function",  "variable", "language",
-    "don't",     "it's",      "we've",   "they'll",  "Internationalization",  "naïve",
-    "café",      "résumé",    "über",    "Straße",   "year",      "little",   "world",
-    "because",   "question",  "answer",  "example",  "different", "number",   "together",
-    "mountain"};
+constexpr std::array<std::string_view, 64> kWords = {"the",
+                                                     "of",
+                                                     "and",
+                                                     "to",
+                                                     "in",
+                                                     "is",
+                                                     "that",
+                                                     "it",
+                                                     "was",
+                                                     "for",
+                                                     "on",
+                                                     "are",
+                                                     "with",
+                                                     "as",
+                                                     "kiln",
+                                                     "model",
+                                                     "token",
+                                                     "server",
+                                                     "inference",
+                                                     "weights",
+                                                     "quantized",
+                                                     "memory",
+                                                     "bandwidth",
+                                                     "request",
+                                                     "stream",
+                                                     "latency",
+                                                     "between",
+                                                     "however",
+                                                     "although",
+                                                     "because",
+                                                     "people",
+                                                     "water",
+                                                     "history",
+                                                     "morning",
+                                                     "quickly",
+                                                     "beautiful",
+                                                     "important",
+                                                     "system",
+                                                     "network",
+                                                     "function",
+                                                     "variable",
+                                                     "language",
+                                                     "don't",
+                                                     "it's",
+                                                     "we've",
+                                                     "they'll",
+                                                     "Internationalization",
+                                                     "naïve",
+                                                     "café",
+                                                     "résumé",
+                                                     "über",
+                                                     "Straße",
+                                                     "year",
+                                                     "little",
+                                                     "world",
+                                                     "because",
+                                                     "question",
+                                                     "answer",
+                                                     "example",
+                                                     "different",
+                                                     "number",
+                                                     "together",
+                                                     "mountain"};
 
 constexpr std::array<std::string_view, 12> kCode = {
     "def {}(x, y):\n    return x * {} + y\n\n",
@@ -35,20 +87,20 @@ constexpr std::array<std::string_view, 12> kCode = {
 };
 
 constexpr std::array<std::string_view, 48> kCjk = {
-    "的", "一", "是", "不", "了", "人", "我", "在", "有", "他", "这", "中",
-    "大", "来", "上", "国", "个", "到", "说", "们", "为", "子", "和", "你",
-    "の", "に", "は", "を", "た", "が", "で", "て", "と", "し", "れ", "さ",
-    "한", "국", "어", "문", "장", "입", "니", "다", "。", "，", "、", "！"};
+    "的", "一", "是", "不", "了", "人", "我", "在", "有", "他", "这", "中", "大", "来", "上", "国",
+    "个", "到", "说", "们", "为", "子", "和", "你", "の", "に", "は", "を", "た", "が", "で", "て",
+    "と", "し", "れ", "さ", "한", "국", "어", "문", "장", "입", "니", "다", "。", "，", "、", "！"};
 
-constexpr std::array<std::string_view, 12> kScripts = {
-    "Привет", "мир",     "библиотека", "مرحبا", "بالعالم", "كتاب",
-    "नमस्ते",  "दुनिया", "भाषा",       "Γειά",  "κόσμε",   "สวัสดี"};
+constexpr std::array<std::string_view, 12> kScripts = {"Привет",  "мир",  "библиотека", "مرحبا",
+                                                       "بالعالم", "كتاب", "नमस्ते",       "दुनिया",
+                                                       "भाषा",    "Γειά", "κόσμε",      "สวัสดี"};
 
 constexpr std::array<std::string_view, 16> kEmoji = {
-    "😀", "😂", "❤️", "👍", "🔥", "✨", "🎉", "🤖", "👨‍👩‍👧", "🇯🇵", "☕", "🚀", "👍🏽", "🙏", "💡", "🌍"};
+    "😀",  "😂", "❤️", "👍",        "🔥", "✨", "🎉", "🤖", "👨‍👩‍👧",
+    "🇯🇵", "☕", "🚀",      "👍🏽", "🙏", "💡", "🌍"};
 
-constexpr std::array<std::string_view, 10> kSpace = {" ",  "  ",   "\n", "\n\n", "\t",
-                                                     "\t\t", "    ", "\r\n", " \n", "   "};
+constexpr std::array<std::string_view, 10> kSpace = {" ",    "  ",   "\n",   "\n\n", "\t",
+                                                     "\t\t", "    ", "\r\n", " \n",  "   "};
 
 class Generator {
  public:

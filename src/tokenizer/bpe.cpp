@@ -15,6 +15,7 @@ struct Symbol {
   int next;
   size_t offset;  // into the mapped word
   size_t n;       // bytes; 0 once merged
+  int32_t id;     // token id of the symbol's text, -1 if it is not a token
 };
 
 struct Bigram {
@@ -22,6 +23,7 @@ struct Bigram {
   int right;
   int32_t rank;
   size_t size;
+  int32_t result;  // token id of the merged text, -1 if none
 };
 
 // Lowest rank first; ties go to the leftmost pair.
@@ -44,13 +46,17 @@ class BpeSession {
         return;
       }
     }
+    // Each raw byte maps to one code point, so the initial symbols are the
+    // mapped bytes, one per raw byte.
     symbols_.clear();
-    for (size_t offs = 0; offs < word_.size();) {
-      const size_t n =
-          std::min(unicode::lead_len(static_cast<uint8_t>(word_[offs])), word_.size() - offs);
-      const int index = static_cast<int>(symbols_.size());
+    size_t offs = 0;
+    for (size_t i = 0; i < raw_word.size(); ++i) {
+      const uint8_t byte = static_cast<uint8_t>(raw_word[i]);
+      const size_t n = unicode::byte_to_unicode(byte).size();
+      const int index = static_cast<int>(i);
+      const int next = i + 1 == raw_word.size() ? -1 : index + 1;
+      symbols_.push_back({index - 1, next, offs, n, st_.byte_char_token[byte]});
       offs += n;
-      symbols_.push_back({index - 1, offs == word_.size() ? -1 : index + 1, offs - n, n});
     }
     for (size_t i = 1; i < symbols_.size(); ++i) add_bigram(static_cast<int>(i) - 1, i);
     while (!queue_.empty()) {
@@ -62,6 +68,7 @@ class BpeSession {
       // the lengths still add up.
       if (left.n == 0 || right.n == 0 || left.n + right.n != bigram.size) continue;
       left.n += right.n;
+      left.id = bigram.result;
       right.n = 0;
       left.next = right.next;
       if (right.next >= 0) symbols_[right.next].prev = bigram.left;
@@ -73,26 +80,35 @@ class BpeSession {
   }
 
  private:
+  // Merges are looked up by text (llama.cpp); when both symbols are tokens
+  // the id-keyed table gives the same answer without hashing strings.
   void add_bigram(int left, int right) {
     if (left < 0 || right < 0) return;
     const Symbol& l = symbols_[left];
     const Symbol& r = symbols_[right];
+    if (l.id >= 0 && r.id >= 0) {
+      auto it = st_.merge_by_ids.find(merge_key(l.id, r.id));
+      if (it == st_.merge_by_ids.end()) return;
+      queue_.push({left, right, it->second.rank, l.n + r.n, it->second.result});
+      return;
+    }
     key_.assign(word_, l.offset, l.n);
     key_ += '\0';
     key_.append(word_, r.offset, r.n);
     auto it = st_.merge_rank.find(key_);
     if (it == st_.merge_rank.end()) return;
-    queue_.push({left, right, it->second, l.n + r.n});
+    const int32_t result = st_.find(std::string_view(word_).substr(l.offset, l.n + r.n));
+    queue_.push({left, right, it->second, l.n + r.n, result});
   }
 
   void emit(const Symbol& sym, std::vector<int32_t>& out) const {
-    const std::string_view piece = std::string_view(word_).substr(sym.offset, sym.n);
-    if (const int32_t id = st_.find(piece); id >= 0) {
-      out.push_back(id);
+    if (sym.id >= 0) {
+      out.push_back(sym.id);
       return;
     }
     // Not in the vocabulary (incomplete byte-level vocab): llama.cpp looks up
     // each byte of the mapped text as a 1-byte token and drops misses.
+    const std::string_view piece = std::string_view(word_).substr(sym.offset, sym.n);
     for (char c : piece) {
       if (const int32_t id = st_.find(std::string_view(&c, 1)); id >= 0) out.push_back(id);
     }

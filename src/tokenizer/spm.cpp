@@ -32,9 +32,12 @@ struct BigramLess {
 
 class SpmSession {
  public:
-  SpmSession(const TokenizerState& st, std::string_view text) : st_(st), text_(text) {}
+  explicit SpmSession(const TokenizerState& st) : st_(st) {}
 
-  void encode(std::vector<int32_t>& out) {
+  // Merges within `text` only (one segment; see spm_encode).
+  void encode(std::string_view text, std::vector<int32_t>& out) {
+    text_ = text;
+    symbols_.clear();
     for (size_t offs = 0; offs < text_.size();) {
       const size_t n =
           std::min(unicode::lead_len(static_cast<uint8_t>(text_[offs])), text_.size() - offs);
@@ -100,8 +103,33 @@ class SpmSession {
 
 }  // namespace
 
+// llama.cpp runs one merge queue over the whole fragment. A merge joins two
+// adjacent symbols into a token, so it can only cross the boundary between a
+// character X and a following U+2581 if some token contains X U+2581; where
+// none does (X not in spm_joins_space), no merge ever crosses, and the merges
+// on each side happen in the same relative order as in one queue (a pair's
+// existence and priority depend only on its own symbols; ties go leftmost in
+// both). So encoding the segments between such boundaries one after the
+// other gives exactly llama.cpp's ids, with small, cache-resident queues.
 void spm_encode(const TokenizerState& st, std::string_view text, std::vector<int32_t>& out) {
-  SpmSession(st, text).encode(out);
+  constexpr std::string_view kSpace = "\xE2\x96\x81";
+  SpmSession session(st);
+  size_t segment = 0;
+  size_t prev = 0, prev_n = 0;  // the previous character
+  for (size_t offs = 0; offs < text.size();) {
+    const size_t n =
+        std::min(unicode::lead_len(static_cast<uint8_t>(text[offs])), text.size() - offs);
+    if (n == 3 && offs > segment && text.compare(offs, 3, kSpace) == 0 &&
+        unicode::valid_sequence_len(text, prev) == static_cast<int>(prev_n) &&
+        !st.spm_joins_space.contains(text.substr(prev, prev_n))) {
+      session.encode(text.substr(segment, offs - segment), out);
+      segment = offs;
+    }
+    prev = offs;
+    prev_n = n;
+    offs += n;
+  }
+  session.encode(text.substr(segment), out);
 }
 
 }  // namespace kiln::detail

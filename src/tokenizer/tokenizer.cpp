@@ -2,6 +2,7 @@
 // dispatch to the SPM/BPE encoders, and detokenization (§7.1, §7.2).
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "tokenizer/tokenizer_state.h"
@@ -62,8 +63,16 @@ std::vector<Fragment> partition(const TokenizerState& st, std::string_view text,
   std::vector<Fragment> fragments;
   if (text.empty()) return fragments;
   fragments.push_back({-1, 0, text.size()});
+  // Only tokens that occur in the whole text can occur in a fragment of it:
+  // find those in one pass, then split in llama.cpp's order (longest first)
+  // at just those. Same fragments as trying every special token.
+  std::vector<int32_t> ranks;
+  st.special_trie.find_all(text, ranks);
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
   std::vector<Fragment> scratch;
-  for (int32_t id : st.special_tokens) {
+  for (int32_t rank : ranks) {
+    const int32_t id = st.special_tokens[rank];
     if (!parse_special && (st.attr[id] & (detail::kAttrControl | detail::kAttrUnknown))) continue;
     split_at(st, text, id, fragments, scratch);
   }

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer_state.h"
+#include "tokenizer/unicode.h"
 
 namespace kiln {
 namespace detail {
@@ -89,10 +90,21 @@ Status load_merges(TokenizerState& st, const std::vector<std::string>& merges) {
       return Status::error("tokenizer.ggml.merges[" + std::to_string(i) + "] = '" + m +
                            "' is not two parts separated by a space");
     }
+    const int32_t left = st.find(std::string_view(m).substr(0, pos));
+    const int32_t right = st.find(std::string_view(m).substr(pos + 1));
+    if (left >= 0 && right >= 0) {
+      const std::string_view joined = std::string_view(m).substr(0, pos);
+      const int32_t result = st.find(std::string(joined) + m.substr(pos + 1));
+      st.merge_by_ids.try_emplace(merge_key(left, right),
+                                  MergeInfo{static_cast<int32_t>(i), result});
+    }
     std::string key = m.substr(0, pos);
     key += '\0';
     key.append(m, pos + 1);
     st.merge_rank.emplace(std::move(key), static_cast<int32_t>(i));
+  }
+  for (int b = 0; b < 256; ++b) {
+    st.byte_char_token[b] = st.find(unicode::byte_to_unicode(static_cast<uint8_t>(b)));
   }
   return Status::ok();
 }
@@ -175,6 +187,7 @@ void build_special_cache(TokenizerState& st, const std::string& general_name) {
   }
   std::stable_sort(st.special_tokens.begin(), st.special_tokens.end(),
                    [&](int32_t a, int32_t b) { return st.text[a].size() > st.text[b].size(); });
+  st.special_trie.build(st.text, st.special_tokens);
   std::string name = general_name;
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -194,6 +207,20 @@ void build_byte_tokens(TokenizerState& st) {
     int32_t id = st.find(hex);
     if (id < 0) id = st.find(std::string(1, static_cast<char>(b)));
     st.byte_token[b] = id;
+  }
+}
+
+// Every character that some token has right before a U+2581 (spm.cpp uses
+// the complement as safe segment boundaries).
+void build_spm_boundaries(TokenizerState& st) {
+  constexpr std::string_view kSpace = "\xE2\x96\x81";
+  for (const std::string& text : st.text) {
+    for (size_t pos = text.find(kSpace, 1); pos != std::string::npos;
+         pos = text.find(kSpace, pos + 1)) {
+      size_t start = pos - 1;  // back to the start of the previous character
+      while (start > 0 && (static_cast<uint8_t>(text[start]) & 0xC0) == 0x80) --start;
+      st.spm_joins_space.emplace(text, start, pos - start);
+    }
   }
 }
 
@@ -262,6 +289,7 @@ Result<std::shared_ptr<const TokenizerState>> build_state(VocabData data) {
   mark_eog(*st);
   build_special_cache(*st, data.general_name);
   build_byte_tokens(*st);
+  if (st->kind == VocabKind::kSpm) build_spm_boundaries(*st);
   st->chat_template = data.chat_template.value_or("");
   return std::shared_ptr<const TokenizerState>(std::move(st));
 }
@@ -333,6 +361,43 @@ Result<VocabData> read_vocab(const gguf::GgufFile& file) {
 }
 
 }  // namespace
+
+void SpecialTrie::build(const std::vector<std::string>& texts,
+                        const std::vector<int32_t>& special_tokens) {
+  root.fill(-1);
+  edges.clear();
+  rank.clear();
+  for (size_t r = 0; r < special_tokens.size(); ++r) {
+    const std::string& text = texts[special_tokens[r]];
+    if (text.empty()) continue;
+    int32_t& first = root[static_cast<uint8_t>(text[0])];
+    if (first < 0) {
+      first = static_cast<int32_t>(rank.size());
+      rank.push_back(-1);
+    }
+    int32_t node = first;
+    for (size_t i = 1; i < text.size(); ++i) {
+      const uint64_t key = static_cast<uint64_t>(node) << 8 | static_cast<uint8_t>(text[i]);
+      auto [it, inserted] = edges.try_emplace(key, static_cast<int32_t>(rank.size()));
+      if (inserted) rank.push_back(-1);
+      node = it->second;
+    }
+    if (rank[node] < 0) rank[node] = static_cast<int32_t>(r);
+  }
+}
+
+void SpecialTrie::find_all(std::string_view text, std::vector<int32_t>& ranks) const {
+  for (size_t i = 0; i < text.size(); ++i) {
+    int32_t node = root[static_cast<uint8_t>(text[i])];
+    for (size_t j = i + 1; node >= 0; ++j) {
+      if (rank[node] >= 0) ranks.push_back(rank[node]);
+      if (j == text.size()) break;
+      auto it = edges.find(static_cast<uint64_t>(node) << 8 | static_cast<uint8_t>(text[j]));
+      node = it == edges.end() ? -1 : it->second;
+    }
+  }
+}
+
 }  // namespace detail
 
 Result<Tokenizer> Tokenizer::from_data(VocabData data) {

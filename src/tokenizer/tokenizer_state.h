@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tokenizer/pre_tokenizer.h"
@@ -34,6 +35,28 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// Byte trie over the texts of TokenizerState::special_tokens, to find which
+// of them occur in a text in one pass (tokenizer.cpp partition()).
+struct SpecialTrie {
+  std::array<int32_t, 256> root{};              // first byte -> node, -1 none
+  std::unordered_map<uint64_t, int32_t> edges;  // (node << 8 | byte) -> node
+  std::vector<int32_t> rank;  // node -> index into special_tokens, -1 if no token ends here
+
+  void build(const std::vector<std::string>& texts, const std::vector<int32_t>& special_tokens);
+  // Appends the special_tokens index of every token that occurs in `text`
+  // (with repeats, unordered).
+  void find_all(std::string_view text, std::vector<int32_t>& ranks) const;
+};
+
+struct MergeInfo {
+  int32_t rank;
+  int32_t result;
+};
+inline uint64_t merge_key(int32_t left, int32_t right) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
+}
 
 struct TokenizerState {
   VocabKind kind = VocabKind::kSpm;
@@ -48,11 +71,24 @@ struct TokenizerState {
   StringMap token_to_id;
   // BPE merges: key "left\x00right" -> rank (first occurrence wins).
   StringMap merge_rank;
+  // The same merges keyed by token ids, for the (usual) merges whose two
+  // sides are tokens: merge_key(left, right) -> rank and the id of the merged
+  // text (-1 if it is not a token). First occurrence wins, as in merge_rank.
+  std::unordered_map<uint64_t, MergeInfo> merge_by_ids;
+  // BPE: byte -> id of the token whose text is the byte's GPT-2 map code
+  // point (byte_to_unicode), -1 if none.
+  std::array<int32_t, 256> byte_char_token{};
   // Tokens matched in text before the model tokenizer runs (CONTROL,
   // USER_DEFINED, UNKNOWN), longest text first.
   std::vector<int32_t> special_tokens;
+  SpecialTrie special_trie;
   // SPM byte fallback: byte -> token id (<0xXX>, else the raw byte), -1 none.
   std::array<int32_t, 256> byte_token{};
+  // SPM: the characters X (UTF-8) such that some token's text contains X
+  // followed by U+2581. A merge can only join X and a following U+2581 if X
+  // is in this set, so the encoder may process the text between the other
+  // U+2581 boundaries independently (spm.cpp). Usually just {U+2581}.
+  StringSet spm_joins_space;
 
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1, sep = -1;
   bool add_bos = false, add_eos = false, add_space_prefix = false;

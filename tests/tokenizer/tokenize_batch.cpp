@@ -36,10 +36,10 @@ int main(int argc, char** argv) {
   }
   const kiln::Tokenizer& tok = *loaded;
   const nlohmann::json info = {
-      {"model", tok.model_name()},        {"pre", tok.pre_name()},
-      {"n_vocab", tok.n_vocab()},         {"bos", tok.bos()},
-      {"eos", tok.eos()},                 {"add_bos", tok.add_bos()},
-      {"add_eos", tok.add_eos()},         {"add_space_prefix", tok.add_space_prefix()},
+      {"model", tok.model_name()}, {"pre", tok.pre_name()},
+      {"n_vocab", tok.n_vocab()},  {"bos", tok.bos()},
+      {"eos", tok.eos()},          {"add_bos", tok.add_bos()},
+      {"add_eos", tok.add_eos()},  {"add_space_prefix", tok.add_space_prefix()},
   };
   std::cout << info.dump() << '\n';
   std::string line;

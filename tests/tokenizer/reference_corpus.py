@@ -37,6 +37,8 @@ CODE = [
     '{"key": "value", "n": 12345, "ok": true, "list": [1.5, -2e10, null]}',
     "<table><tr><td>cell</td></tr></table>",
     "<div class=\"x\"><h1>Title</h1><p>para</p></div>",
+    "<ul>\n  <li>one</li> </ul> <b>x</b> </i> a > </span>",
+    "if (a> </ && b> </x>) { <y> </y> }",
     "SELECT id, name FROM users WHERE age >= 21 ORDER BY name DESC;",
     "x = [i**2 for i in range(10) if i % 2 == 0]  # squares",
     "fn main() -> Result<(), Box<dyn Error>> { println!(\"{}\", 0x1F); Ok(()) }",

@@ -61,6 +61,35 @@ TEST(Spm, SpecialTokens) {
   EXPECT_EQ(t.encode("Hello<tag>Hello", false, false), (Ids{16, 17, 16}));
 }
 
+// The encoder runs one merge queue per segment between U+2581 boundaries that
+// no token spans (spm.cpp). A token "o▁" spans the boundary after 'o', so
+// "▁Hello▁Hello" must stay one queue: o+▁ (score 0) merges first and the
+// second word loses its ▁ (worked out by hand from tokenizers.md §5).
+TEST(Spm, MergeAcrossSpaceWhenATokenSpansIt) {
+  VocabData d = spm_vocab();
+  d.tokens.push_back(std::string("o") + kSp);  // 19
+  d.scores.push_back(0);
+  d.token_types.push_back(1);
+  Tokenizer t = make(d);
+  EXPECT_EQ(t.encode("Hello Hello", false, false), (Ids{13, 14, 19, 12, 9, 15}));
+  // Without that token each word is its own segment.
+  EXPECT_EQ(make(spm_vocab()).encode("Hello Hello", false, false), (Ids{16, 16}));
+  // 'l' is not followed by ▁ in any token: "Hell" + "▁Hello" split there.
+  EXPECT_EQ(t.encode("Hell Hello", false, false), (Ids{13, 14, 16}));
+}
+
+// Special tokens are found in one pass and then split longest first; a
+// shorter token inside a longer one's text is not matched there.
+TEST(Spm, NestedSpecialTokensLongestFirst) {
+  VocabData d = spm_vocab();
+  d.tokens.push_back("<tag>x");  // 19, user-defined
+  d.scores.push_back(0);
+  d.token_types.push_back(4);
+  Tokenizer t = make(d);
+  EXPECT_EQ(t.encode("<tag>x<tag>", false, false), (Ids{19, 17}));
+  EXPECT_EQ(t.encode("Hello<tag>xHello", false, false), (Ids{16, 19, 16}));
+}
+
 TEST(Spm, Decode) {
   Tokenizer t = make(spm_vocab());
   EXPECT_EQ(t.token_piece(16), " Hello");

@@ -1,5 +1,6 @@
 #include "mixed_text.h"
 
+#include <algorithm>
 #include <array>
 #include <random>
 #include <string_view>
@@ -169,6 +170,14 @@ class Generator {
   std::mt19937 rng_;
 };
 
+// `s` cut to at most `bytes` bytes at a UTF-8 character boundary.
+std::string cut_at_character(std::string& s, size_t bytes) {
+  size_t cut = std::min(bytes, s.size());
+  while (cut > 0 && cut < s.size() && (static_cast<uint8_t>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return std::move(s);
+}
+
 }  // namespace
 
 std::string make_mixed_text(size_t bytes, uint32_t seed) {
@@ -195,10 +204,15 @@ std::string make_mixed_text(size_t bytes, uint32_t seed) {
       out += g.pick(kSpace);
     }
   }
-  size_t cut = bytes;  // back up to a character boundary
-  while (cut > 0 && (static_cast<uint8_t>(out[cut]) & 0xC0) == 0x80) --cut;
-  out.resize(cut);
-  return out;
+  return cut_at_character(out, bytes);
+}
+
+std::string make_cjk_text(size_t bytes, uint32_t seed) {
+  Generator g(seed);
+  std::string out;
+  out.reserve(bytes + 256);
+  while (out.size() < bytes) g.cjk(out);
+  return cut_at_character(out, bytes);
 }
 
 }  // namespace kiln::bench

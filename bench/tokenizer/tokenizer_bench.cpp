@@ -5,7 +5,8 @@
 // (bytes_per_second), tokens/s and seconds per MB; a missing file skips its case.
 //
 //   bench_tokenizer [--benchmark_filter=gemma] [--benchmark_format=json]
-// Names: encode/<vocab>/<plain|special>: special = parse_special (chat prompts).
+// Names: encode/<vocab>/<plain|special|cjk-only>: special = parse_special (chat
+// prompts); cjk-only = 1 MB of CJK without spaces instead of the mixed text.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -22,9 +23,10 @@ namespace {
 
 constexpr size_t kTextBytes = 1 << 20;
 
-const std::string& mixed_text() {
-  static const std::string text = bench::make_mixed_text(kTextBytes);
-  return text;
+const std::string& text_of(bool cjk) {
+  static const std::string mixed = bench::make_mixed_text(kTextBytes);
+  static const std::string cjk_only = bench::make_cjk_text(kTextBytes);
+  return cjk ? cjk_only : mixed;
 }
 
 // Loaded once per process; nullptr if the file is missing or fails to load.
@@ -43,13 +45,13 @@ const Tokenizer* tokenizer(const std::string& path) {
   return cache.emplace(path, std::move(tok)).first->second.get();
 }
 
-void bm_encode(benchmark::State& state, const std::string& path, bool parse_special) {
+void bm_encode(benchmark::State& state, const std::string& path, bool parse_special, bool cjk) {
   const Tokenizer* tok = tokenizer(path);
   if (tok == nullptr) {
     state.SkipWithError(("cannot load " + path).c_str());
     return;
   }
-  const std::string& text = mixed_text();
+  const std::string& text = text_of(cjk);
   size_t n_tokens = 0;
   for (auto _ : state) {
     const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/false, parse_special);
@@ -74,11 +76,16 @@ void register_all() {
       {"gpt-2", vocab + "/ggml-vocab-gpt-2.gguf"},
       {"llama-spm", vocab + "/ggml-vocab-llama-spm.gguf"},
   };
+  struct Variant {
+    const char* name;
+    bool special, cjk;
+  };
   for (const auto& [name, path] : cases) {
-    for (bool special : {false, true}) {
+    for (const Variant v : {Variant{"plain", false, false}, Variant{"special", true, false},
+                            Variant{"cjk-only", false, true}}) {
       benchmark::RegisterBenchmark(
-          ("encode/" + std::string(name) + (special ? "/special" : "/plain")).c_str(),
-          [path, special](benchmark::State& s) { bm_encode(s, path, special); })
+          ("encode/" + std::string(name) + "/" + v.name).c_str(),
+          [path, v](benchmark::State& s) { bm_encode(s, path, v.special, v.cjk); })
           ->Unit(benchmark::kMillisecond);
     }
   }

@@ -321,9 +321,10 @@ def main():
     failures = []
 
     # BOS/EOS flags straight from the GGUF keys.
-    for key, want in (("bos", vocab.bos), ("eos", vocab.eos), ("add_bos", vocab.add_bos),
-                      ("add_eos", vocab.add_eos), ("add_space_prefix", vocab.add_space_prefix),
-                      ("n_vocab", len(vocab.tokens)), ("model", vocab.model)):
+    flags = (("bos", vocab.bos), ("eos", vocab.eos), ("add_bos", vocab.add_bos),
+             ("add_eos", vocab.add_eos), ("add_space_prefix", vocab.add_space_prefix),
+             ("n_vocab", len(vocab.tokens)), ("model", vocab.model))
+    for key, want in flags:
         if info[key] != want:
             failures.append(f"{key}: kiln {info[key]!r}, GGUF {want!r}")
 
@@ -350,7 +351,8 @@ def main():
           f"; decode round trips checked: {round_trips} ({time.time() - started:.1f}s)")
     for f in failures:
         print("FAIL " + f)
-    print(f"{compared + 7 - len(failures)} passed, {len(failures)} failed")
+    checks = len(flags) + compared + round_trips
+    print(f"{checks - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 

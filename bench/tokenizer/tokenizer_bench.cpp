@@ -80,7 +80,8 @@ void register_all() {
     const char* name;
     bool special, cjk;
   };
-  for (const auto& [name, path] : cases) {
+  for (const auto& [name, file] : cases) {
+    const std::string path = file;  // a structured binding cannot be captured before clang 16
     for (const Variant v : {Variant{"plain", false, false}, Variant{"special", true, false},
                             Variant{"cjk-only", false, true}}) {
       benchmark::RegisterBenchmark(

@@ -20,8 +20,8 @@ package. It is assembled the way transformers converts these tokenizers
   tokenizer.ggml.tokens, merges = tokenizer.ggml.merges split at the first
   space, rank = index). Pre-tokenizer for `smollm`/`starcoder`/`refact`:
   Sequence([Digits(individual_digits=True), ByteLevel(add_prefix_space=False)])
-  -- exactly SmolLM2's published tokenizer.json, and the HF form of llama.cpp's
-  STARCODER regex list (`\\p{N}` then the GPT-2 regex, tokenizers.md 6.3); for
+  -- the pre-tokenizer of SmolLM2's (StarCoder-family) tokenizer.json, and the
+  HF form of llama.cpp's STARCODER regex list (`\\p{N}` then the GPT-2 regex, tokenizers.md 6.3); for
   `gpt-2` ByteLevel alone. ByteLevel applies the GPT-2 regex and byte map.
 * `llama` (SPM) vocabularies (Gemma 3): transformers' GemmaConverter builds a
   BPE model with byte_fallback=True, fuse_unk=True and merges derived from the
@@ -54,10 +54,13 @@ fails the test there, before kiln is looked at.
 
 Known HF-vs-llama.cpp differences (llama.cpp is primary, tokenizers.md):
 overlapping special tokens (llama.cpp: longest token first; HF: leftmost-
-longest) and SPM characters absent from the vocabulary but part of a longer
+longest); SPM characters absent from the vocabulary but part of a longer
 piece (llama.cpp/SentencePiece can still merge them; HF's byte fallback runs
-first). Neither occurs in these vocabularies for this corpus; a case that did
-would fail here and need a documented exemption (KNOWN_DIFFERENCES, empty).
+first); and Unicode-version differences in character classes (PCRE2's \\p{L},
+\\p{N} tables vs Oniguruma's in ByteLevel and Rust's char::is_numeric in
+Digits) for recently assigned characters. None occurs in these vocabularies for
+this corpus; a case that did would fail here and need a documented exemption
+(KNOWN_DIFFERENCES, empty).
 
 The corpus is reference_corpus.build_corpus() (deterministic: fixed inputs plus
 seeded random mixtures, no expected ids). Each string is compared three ways:

@@ -22,7 +22,8 @@ package. It is assembled the way transformers converts these tokenizers
   Sequence([Digits(individual_digits=True), ByteLevel(add_prefix_space=False)])
   -- the pre-tokenizer of SmolLM2's (StarCoder-family) tokenizer.json, and the
   HF form of llama.cpp's STARCODER regex list (`\\p{N}` then the GPT-2 regex,
-  tokenizers.md 6.3); for `gpt-2` ByteLevel alone. ByteLevel applies the GPT-2 regex and byte map.
+  tokenizers.md 6.3); for `gpt-2` ByteLevel alone. ByteLevel applies the
+  GPT-2 regex and byte map.
 * `llama` (SPM) vocabularies (Gemma 3): transformers' GemmaConverter builds a
   BPE model with byte_fallback=True, fuse_unk=True and merges derived from the
   SentencePiece scores (convert_slow_tokenizer.generate_merges): every split

@@ -84,6 +84,23 @@ __device__ __forceinline__ uint32_t spread4(uint32_t t) {
   return ((t * 0x00204081u) & 0x01010101u) << 4;
 }
 // Q4_K / Q5_K 6-bit scale and min of sub-block idx (0..7); meta = d, dmin, scales[12].
+// Sums every acc[r][c] over the warp; lane 0 writes y[c * rows + row0 + r]
+// for the rows that exist (row0 + r < rows). y: [NC][rows].
+template <int R, int NC>
+__device__ __forceinline__ void warp_sum_store(float (&acc)[R][NC], int lane, int row0, int rows,
+                                               float* y) {
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+#pragma unroll
+    for (int c = 0; c < NC; ++c) {
+      float v = acc[r][c];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+      if (lane == 0 && row0 + r < rows) y[static_cast<int64_t>(c) * rows + row0 + r] = v;
+    }
+  }
+}
+
 __device__ __forceinline__ void scale_min_k4(int idx, const uint4& meta, float* sc, float* mn) {
   const int i = idx & 3;
   const uint32_t y = byte_of(meta.y, i), z = byte_of(meta.z, i), w = byte_of(meta.w, i);
@@ -431,23 +448,24 @@ struct Dec<GgmlType::Q3_K> {
             dec::ld16x<SH>(w.p[2] + sb * 16),
             h};
   }
+  // The 4 bytes of 3-bit codes (2 low bits + the hmask bit) of word i of sub-chunk s.
+  __device__ static uint32_t codes(const Raw& r, int s, int i) {
+    const uint32_t lo = (dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u;
+    const uint32_t hb = ((dec::word(r.hm[i / 4], i % 4) >> (4 * r.h + s)) & 0x01010101u) << 2;
+    return lo | hb;
+  }
+  // d times the 6-bit scale (minus 32) of sub-block c (0..7) of this half; j = 8h + c.
+  __device__ static float scale(const Raw& r, int c) {
+    const uint32_t b = dec::byte_of(dec::word(r.sd, c / 4), c % 4);
+    const uint32_t low4 = r.h ? (b >> 4) : (b & 15);
+    const uint32_t high2 = (dec::byte_of(r.sd.z, c % 4) >> (2 * (2 * r.h + c / 4))) & 3;
+    return dec::h2f(r.sd.w) * static_cast<float>(static_cast<int>(low4 | (high2 << 4)) - 32);
+  }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float*) {
-    const int hbit = 4 * r.h + s;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const uint32_t lo = (dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u;
-      const uint32_t hb = ((dec::word(r.hm[i / 4], i % 4) >> hbit) & 0x01010101u) << 2;
-      dec::bytes4(lo | hb, 4.f, q + 4 * i);
-    }
-    const float d = dec::h2f(r.sd.w);
+    for (int i = 0; i < 8; ++i) dec::bytes4(codes(r, s, i), 4.f, q + 4 * i);
 #pragma unroll
-    for (int g = 0; g < 2; ++g) {
-      const int c = 2 * s + g;  // j = 8h + c
-      const uint32_t b = dec::byte_of(dec::word(r.sd, c / 4), c % 4);
-      const uint32_t low4 = r.h ? (b >> 4) : (b & 15);
-      const uint32_t high2 = (dec::byte_of(r.sd.z, c % 4) >> (2 * (2 * r.h + c / 4))) & 3;
-      sc[g] = d * static_cast<float>(static_cast<int>(low4 | (high2 << 4)) - 32);
-    }
+    for (int g = 0; g < 2; ++g) sc[g] = scale(r, 2 * s + g);
   }
 };
 

@@ -252,27 +252,18 @@ template <>
 struct IDot<GgmlType::Q3_K> {
   static constexpr bool kEnabled = true;
   __device__ static float sub(const Dec<GgmlType::Q3_K>::Raw& r, int s, const XRegs& x) {
-    const int hbit = 4 * r.h + s;
+    using D = Dec<GgmlType::Q3_K>;
     uint32_t wv[8];
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const uint32_t lo = (dec::word(r.v[i / 4], i % 4) >> (2 * s)) & 0x03030303u;
-      const uint32_t hb = ((dec::word(r.hm[i / 4], i % 4) >> hbit) & 0x01010101u) << 2;
-      wv[i] = lo | hb;
-    }
+    for (int i = 0; i < 8; ++i) wv[i] = D::codes(r, s, i);
     int i0, i1;
     idot::dot_halves(wv, x, i0, i1);
-    const float d = dec::h2f(r.sd.w);
     float acc = 0.f;
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
-      const int c = 2 * s + g;  // j = 8h + c
-      const uint32_t b = dec::byte_of(dec::word(r.sd, c / 4), c % 4);
-      const uint32_t low4 = r.h ? (b >> 4) : (b & 15);
-      const uint32_t high2 = (dec::byte_of(r.sd.z, c % 4) >> (2 * (2 * r.h + c / 4))) & 3;
-      const float sc = d * static_cast<float>(static_cast<int>(low4 | (high2 << 4)) - 32);
-      acc = fmaf(sc, fmaf(x.d, static_cast<float>(g == 0 ? i0 : i1), -4.f * (g == 0 ? x.s0 : x.s1)),
-                 acc);
+      acc =
+          fmaf(D::scale(r, 2 * s + g),
+               fmaf(x.d, static_cast<float>(g == 0 ? i0 : i1), -4.f * (g == 0 ? x.s0 : x.s1)), acc);
     }
     return acc;
   }

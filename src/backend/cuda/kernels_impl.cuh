@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "backend/cuda/decode.cuh"
 #include "backend/cuda/kernels.h"
@@ -17,11 +18,12 @@ namespace kiln::cuda {
 
 inline constexpr int kMatvecRows = 2;  // rows per warp (R)
 
-// Launches kernel over `blocks` blocks of `threads` with programmatic dependent launch.
-template <typename K>
-cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStream_t stream,
-                       const Planes& w, int rows, int K_, const void* x, int xtype, float* y,
-                       int tile_k) {
+// Launches kernel(args...) over `blocks` blocks of `threads` with programmatic
+// dependent launch (the kernel may start before the previous one in the stream
+// ends; it waits with griddepcontrol.wait before reading that kernel's output).
+template <typename... Params, typename... Args>
+cudaError_t launch_pdl(void (*kernel)(Params...), unsigned blocks, unsigned threads, size_t smem,
+                       cudaStream_t stream, Args&&... args) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(blocks);
   cfg.blockDim = dim3(threads);
@@ -32,7 +34,7 @@ cudaError_t launch_pdl(K* kernel, int blocks, int threads, size_t smem, cudaStre
   attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr_pdl;
   cfg.numAttrs = 1;
-  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K_, x, xtype, y, tile_k);
+  return cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
 }
 
 inline int sm_count() {
@@ -156,18 +158,8 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(static_cast<unsigned>(grid));
-  cfg.blockDim = dim3(W * 32);
-  cfg.dynamicSmemBytes = static_cast<size_t>(smem);
-  cfg.stream = stream;
-  cudaLaunchAttribute attr_pdl[1];
-  attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr_pdl;
-  cfg.numAttrs = 1;
-  return cudaLaunchKernelEx(&cfg, kernel, w, rows, K, x, xtype, y, c.rows_per_stage,
-                            static_cast<int>(nstg));
+  return launch_pdl(kernel, static_cast<unsigned>(grid), W * 32, static_cast<size_t>(smem), stream,
+                    w, rows, K, x, xtype, y, c.rows_per_stage, static_cast<int>(nstg));
 }
 
 template <GgmlType T>

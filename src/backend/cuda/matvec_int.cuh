@@ -207,16 +207,7 @@ __global__ void __launch_bounds__(W * 32)
       }
     }
 
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-#pragma unroll
-      for (int c = 0; c < NC; ++c) {
-        float v = acc[r][c];
-#pragma unroll
-        for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-        if (lane == 0 && row0 + r < rows) y[static_cast<int64_t>(c) * rows + row0 + r] = v;
-      }
-    }
+    dec::warp_sum_store(acc, lane, row0, rows, y);
   }
 }
 

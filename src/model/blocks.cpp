@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "backend/cpu/matmul.h"
+#include "backend/cpu/packed.h"
 #include "core/check.h"
 #include "quant/quant.h"
 
@@ -21,7 +22,11 @@ void grow(std::vector<float>& v, int64_t n) {
 // y: [n][w.rows] = x: [n][w.cols] times W^T.
 void matmul_rows(ForwardState& st, const Matrix& w, const float* x, int64_t n, float* y) {
   if (st.matmul_mode == MatmulMode::kFast) {
-    cpu::matmul(w.type, w.data, w.rows, w.cols, x, n, y, st.pool);
+    if (const cpu::PackedMatrix* pm = st.packed_of(w)) {
+      cpu::matmul_packed(*pm, x, n, y, st.pool);
+    } else {
+      cpu::matmul(w.type, w.data, w.rows, w.cols, x, n, y, st.pool);
+    }
     return;
   }
   if (st.pool.size() == 1) {
@@ -54,7 +59,33 @@ ForwardState::ForwardState(const ModelConfig& config, const LoadOptions& options
   scores.resize(static_cast<size_t>(pool.size()));
 }
 
+const cpu::PackedMatrix* ForwardState::packed_of(const Matrix& w) {
+  auto it = packed_.find(w.data);
+  if (it == packed_.end()) {
+    it = packed_.emplace(w.data, cpu::PackedMatrix::pack(w.type, w.data, w.rows, w.cols, pool))
+             .first;
+  }
+  return it->second.get();
+}
+
+const float* ForwardState::rope_tables(const Batch& batch, const cpu::RopeParams& p) {
+  const auto& q = rope_params_;
+  const bool same = rope_valid_ && q.mode == p.mode && q.n_rot == p.n_rot &&
+                    q.freq_base == p.freq_base && q.freq_scale == p.freq_scale &&
+                    q.attn_factor == p.attn_factor && q.freq_factors == p.freq_factors;
+  if (!same) {
+    const auto n = static_cast<int64_t>(batch.size());
+    grow(rope_cs_, n * p.n_rot);
+    for (int64_t t = 0; t < n; ++t)
+      cpu::rope_table(batch.positions[t], p, rope_cs_.data() + t * p.n_rot);
+    rope_params_ = p;
+    rope_valid_ = true;
+  }
+  return rope_cs_.data();
+}
+
 void ForwardState::reserve(int64_t n_tokens, int64_t n_ctx) {
+  rope_valid_ = false;
   const ModelConfig& c = config_;
   grow(x, n_tokens * c.n_embd);
   grow(cur, n_tokens * c.n_embd);
@@ -121,6 +152,7 @@ void project_qkv(Forward& f, const LayerWeights& w, const AttentionSpec& spec, c
   add_bias(f, w.bq, st.q.data());
   add_bias(f, w.bk, st.k.data());
   add_bias(f, w.bv, st.v.data());
+  const float* cs = st.rope_tables(f.batch, spec.rope);  // [T][n_rot]
   for (int64_t t = 0; t < T; ++t) {
     float* qt = st.q.data() + t * qd;
     float* kt = st.k.data() + t * kvd;
@@ -134,9 +166,8 @@ void project_qkv(Forward& f, const LayerWeights& w, const AttentionSpec& spec, c
         cpu::rms_norm(kt + h * hd, w.k_norm.data(), kt + h * hd, hd, c.norm_eps);
       }
     }
-    const int64_t pos = f.batch.positions[t];
-    cpu::rope(qt, c.n_head, hd, pos, spec.rope);
-    cpu::rope(kt, c.n_head_kv, hd, pos, spec.rope);
+    cpu::rope_apply(qt, c.n_head, hd, cs + t * spec.rope.n_rot, spec.rope);
+    cpu::rope_apply(kt, c.n_head_kv, hd, cs + t * spec.rope.n_rot, spec.rope);
   }
 }
 

@@ -12,9 +12,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/cpu/ops.h"
+#include "backend/cpu/packed.h"
 #include "core/thread_pool.h"
 #include "model/batch.h"
 #include "model/config.h"
@@ -48,10 +50,24 @@ class ForwardState {
   std::vector<KvScratch> kv_scratch;       // one per distinct sequence of the batch
   std::vector<float> ref_tmp;              // matmul_reference chunk output
 
+  // Called at the start of every forward: grows the buffers and forgets the
+  // previous batch's RoPE tables.
   void reserve(int64_t n_tokens, int64_t n_ctx);
+
+  // RoPE (cos, sin) tables of the batch positions for `p`: [T][n_rot], computed
+  // once per forward and params (every layer with the same params shares them).
+  const float* rope_tables(const Batch& batch, const cpu::RopeParams& p);
+
+  // w repacked into row panels for the fast matmul (packed on first use, kept
+  // for the model's lifetime), or nullptr where the CPU/type has no packed kernel.
+  const cpu::PackedMatrix* packed_of(const Matrix& w);
 
  private:
   const ModelConfig& config_;
+  std::unordered_map<const void*, std::unique_ptr<cpu::PackedMatrix>> packed_;  // by w.data
+  std::vector<float> rope_cs_;                                                  // [T][n_rot]
+  cpu::RopeParams rope_params_;  // what rope_cs_ holds, if rope_valid_
+  bool rope_valid_ = false;
 };
 
 // One forward call.

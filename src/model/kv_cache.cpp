@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "backend/cpu/ops.h"
 #include "core/check.h"
-#include "quant/fp16.h"
 
 namespace kiln {
 
@@ -109,10 +109,8 @@ void ContiguousKvCache::write(int64_t layer, int32_t seq, int32_t pos, const flo
     std::copy(v, v + kv_dim_, v32_.data() + off);
     return;
   }
-  for (int64_t i = 0; i < kv_dim_; ++i) {
-    k16_[off + i] = quant::f32_to_fp16(k[i]);
-    v16_[off + i] = quant::f32_to_fp16(v[i]);
-  }
+  cpu::f32_to_f16_row(k, k16_.data() + off, kv_dim_);
+  cpu::f32_to_f16_row(v, v16_.data() + off, kv_dim_);
 }
 
 KvRows ContiguousKvCache::read(int64_t layer, int32_t seq, int32_t n_pos,
@@ -123,10 +121,8 @@ KvRows ContiguousKvCache::read(int64_t layer, int32_t seq, int32_t n_pos,
   const size_t n = static_cast<size_t>(n_pos) * kv_dim_;
   if (scratch.k.size() < n) scratch.k.resize(n);
   if (scratch.v.size() < n) scratch.v.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    scratch.k[i] = quant::fp16_to_f32(k16_[off + i]);
-    scratch.v[i] = quant::fp16_to_f32(v16_[off + i]);
-  }
+  cpu::f16_to_f32_row(k16_.data() + off, scratch.k.data(), static_cast<int64_t>(n));
+  cpu::f16_to_f32_row(v16_.data() + off, scratch.v.data(), static_cast<int64_t>(n));
   return {scratch.k.data(), scratch.v.data()};
 }
 

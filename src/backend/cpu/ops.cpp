@@ -5,6 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#include "backend/cpu/matmul.h"
+#include "backend/cpu/ops_simd.h"
+#include "quant/fp16.h"
+
 namespace kiln::cpu {
 namespace {
 
@@ -28,7 +32,39 @@ void axpy(float s, const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+bool ops_use_avx512() {
+#if defined(__x86_64__)
+  static const bool use = cpu_isa_supported(CpuIsa::kAvx512);
+  return use;
+#else
+  return false;
+#endif
+}
+
+#if !defined(__x86_64__)
+// Never called (ops_use_avx512() is false); keeps the dispatch below portable.
+void avx512_rms_norm(const float*, const float*, float*, int64_t, float) {}
+void avx512_swiglu(const float*, const float*, float*, int64_t) {}
+void avx512_f32_to_f16(const float*, uint16_t*, int64_t) {}
+void avx512_f16_to_f32(const uint16_t*, float*, int64_t) {}
+bool avx512_attention(const float*, const float*, const float*, int64_t, int64_t,
+                      const AttentionParams&, float*, float*) {
+  return false;
+}
+#endif
+
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) {
+  if (ops_use_avx512()) return avx512_f32_to_f16(x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = quant::f32_to_fp16(x[i]);
+}
+
+void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
+  if (ops_use_avx512()) return avx512_f16_to_f32(x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = quant::fp16_to_f32(x[i]);
+}
+
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  if (ops_use_avx512()) return avx512_rms_norm(x, w, y, n, eps);
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   const float mean = static_cast<float>(sum / static_cast<double>(n));
@@ -40,22 +76,23 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   }
 }
 
-void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const RopeParams& p) {
+void rope_table(int64_t pos, const RopeParams& p, float* cs) {
   // cos/sin per pair, as ggml_rope_cache_init: theta starts at (float)pos and is
   // multiplied by theta_scale once per pair (bit-compatible with ggml).
-  constexpr int64_t kMaxPairs = 512;
-  float cos_k[kMaxPairs];
-  float sin_k[kMaxPairs];
-  const int64_t n_pairs = std::min<int64_t>(p.n_rot / 2, kMaxPairs);
+  const int64_t n_pairs = p.n_rot / 2;
   const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
   float theta = static_cast<float>(pos);
   for (int64_t k = 0; k < n_pairs; ++k) {
     const float ff = p.freq_factors != nullptr ? p.freq_factors[k] : 1.0f;
     const float t = p.freq_scale * (theta / ff);
-    cos_k[k] = std::cos(t) * p.attn_factor;
-    sin_k[k] = std::sin(t) * p.attn_factor;
+    cs[2 * k] = std::cos(t) * p.attn_factor;
+    cs[2 * k + 1] = std::sin(t) * p.attn_factor;
     theta *= theta_scale;
   }
+}
+
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const float* cs, const RopeParams& p) {
+  const int64_t n_pairs = p.n_rot / 2;
   const int64_t stride = p.mode == RopeMode::kNeox ? n_pairs : 1;
   const int64_t step = p.mode == RopeMode::kNeox ? 1 : 2;
   for (int64_t h = 0; h < n_heads; ++h) {
@@ -64,10 +101,19 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const RopePa
       float* a = v + k * step;
       const float x0 = a[0];
       const float x1 = a[stride];
-      a[0] = x0 * cos_k[k] - x1 * sin_k[k];
-      a[stride] = x0 * sin_k[k] + x1 * cos_k[k];
+      a[0] = x0 * cs[2 * k] - x1 * cs[2 * k + 1];
+      a[stride] = x0 * cs[2 * k + 1] + x1 * cs[2 * k];
     }
   }
+}
+
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const RopeParams& p) {
+  constexpr int64_t kMaxRot = 1024;
+  float cs[kMaxRot];
+  RopeParams q = p;
+  q.n_rot = std::min<int64_t>(p.n_rot, kMaxRot);
+  rope_table(pos, q, cs);
+  rope_apply(x, n_heads, head_dim, cs, q);
 }
 
 void softmax(float* x, int64_t n) {
@@ -96,6 +142,7 @@ float gelu_tanh(float a) {
 }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
+  if (ops_use_avx512()) return avx512_swiglu(gate, up, out, n);
   for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
 }
 
@@ -117,6 +164,7 @@ void scale(float* x, int64_t n, float s) {
 
 void attention(const float* q, const float* k, const float* v, int64_t key_begin, int64_t key_end,
                const AttentionParams& p, float* out, float* scores) {
+  if (ops_use_avx512() && avx512_attention(q, k, v, key_begin, key_end, p, out, scores)) return;
   const int64_t kv_dim = p.kv_stride > 0 ? p.kv_stride : p.n_head_kv * p.head_dim;
   const int64_t group = p.n_head / p.n_head_kv;
   const int64_t n_keys = key_end - key_begin;

@@ -1,8 +1,10 @@
 // CPU ops of the forward pass other than matmul (matmul.h): RMSNorm, RoPE,
-// softmax, attention, activations, elementwise. Plain scalar C++ that follows
-// ggml's CPU arithmetic (float32, with the few double accumulations ggml uses)
-// so results match llama.cpp's f32 path to float rounding
-// (../shared/docs/model-architectures.md §3).
+// softmax, attention, activations, elementwise. They follow ggml's CPU
+// arithmetic (float32, with the few double accumulations ggml uses) so results
+// match llama.cpp's f32 path to float rounding
+// (../shared/docs/model-architectures.md §3). On AVX-512 CPUs rms_norm,
+// swiglu, attention and the half conversions run SIMD versions
+// (ops_avx512.cpp): same formulas, 16-lane summation order, polynomial exp.
 //
 // Buffers are float32, row-major, shapes in the comments; `n` counts floats.
 // In-place use is allowed where a comment says so. Preconditions are checked
@@ -36,6 +38,12 @@ struct RopeParams {
 // for position `pos`, computing theta by repeated float multiplication as ggml
 // does. x: [n_heads][head_dim].
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const RopeParams& p);
+// rope() in two steps, so one position's table serves q, k and every layer with
+// the same params: cs: [n_rot] = (cos, sin) of each pair at `pos`, then the
+// rotation of x: [n_heads][head_dim] in place. rope(x, ..., pos, p) equals
+// rope_table(pos, p, cs) followed by rope_apply(x, ..., cs, p).
+void rope_table(int64_t pos, const RopeParams& p, float* cs);
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const float* cs, const RopeParams& p);
 
 // In place: x = exp(x - max) / sum. x: [n]. Entries equal to -INFINITY become 0.
 void softmax(float* x, int64_t n);
@@ -49,6 +57,10 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void geglu_tanh(const float* gate, const float* up, float* out, int64_t n);
 float silu(float a);
 float gelu_tanh(float a);
+
+// Half-precision rows (IEEE binary16, round to nearest even), x, y: [n].
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n);
+void f16_to_f32_row(const uint16_t* x, float* y, int64_t n);
 
 // Elementwise, all [n]; y may alias a or b.
 void add(const float* a, const float* b, float* y, int64_t n);  // y = a + b

@@ -1,0 +1,77 @@
+// Weights repacked for the CPU's fast matmul kernels: row panels.
+//
+// matmul() reads GGUF rows as stored, so each output is one long dot product
+// whose partial sums must be reduced across SIMD lanes, and every 32-element
+// block pays its own float scaling. A PackedMatrix stores 16 rows interleaved
+// (a "panel"): one 512-bit register holds 4 consecutive codes of each of the
+// 16 rows, so one vpdpbusd / FMA computes partial sums of 16 different rows,
+// one lane per row, with no horizontal reduction; the block scales of the 16
+// rows load as one vector and are applied once per block for all 16 rows.
+// Several tokens share each unpacked weight register (register blocking over
+// tokens), which is what makes prompt processing fast.
+//
+// Numerics are those of matmul(): activations converted to the weight's dot
+// type exactly as llama.cpp does (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for Q4_K/Q6_K,
+// F16 for F16), integer block sums exact, float scaling in llama.cpp's order
+// (K-quants: bit-identical to the scalar kernel; legacy and F16: the same
+// values summed in a different float order). Each output depends only on its
+// row and token: results are identical for any thread count and batch split.
+//
+// Supported: Q4_0, Q5_0, Q8_0, Q4_K, Q6_K, F16 on CPUs with AVX-512 F/BW/VL +
+// VNNI (cpu_isa_supported(CpuIsa::kAvx512)). pack() returns nullptr otherwise
+// and callers keep using matmul().
+//
+// Memory: about the size of the original tensor (Q6_K ~1.3x: codes stored as
+// bytes); the original mapping is no longer read after packing.
+// Thread-safety: a PackedMatrix is immutable after pack(); matmul_packed may be
+// called concurrently on the same matrix with different pools and outputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/ggml_type.h"
+#include "core/thread_pool.h"
+
+namespace kiln::cpu {
+
+inline constexpr int kPanelRows = 16;  // rows per panel = int32/float lanes of a 512-bit register
+
+class PackedMatrix {
+ public:
+  // Packs W ([rows][cols] of wtype, rows contiguous, as for matmul) into panels;
+  // nullptr when there is no packed kernel for wtype (or cols) on this CPU.
+  // Work is split over `pool`. The last panel is padded with zero rows.
+  static std::unique_ptr<PackedMatrix> pack(GgmlType wtype, const void* w, int64_t rows,
+                                            int64_t cols, ThreadPool& pool);
+  // True when pack() would succeed for this type and row length on this CPU.
+  static bool supported(GgmlType wtype, int64_t cols);
+
+  ~PackedMatrix();
+  PackedMatrix(const PackedMatrix&) = delete;
+  PackedMatrix& operator=(const PackedMatrix&) = delete;
+
+  GgmlType type() const { return type_; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  int64_t n_panels() const { return (rows_ + kPanelRows - 1) / kPanelRows; }
+  size_t panel_bytes() const { return panel_bytes_; }
+  const uint8_t* panel(int64_t p) const { return data_ + p * panel_bytes_; }
+  size_t bytes() const { return panel_bytes_ * static_cast<size_t>(n_panels()); }
+
+ private:
+  PackedMatrix(GgmlType type, int64_t rows, int64_t cols, size_t panel_bytes);
+
+  GgmlType type_;
+  int64_t rows_, cols_;
+  size_t panel_bytes_;
+  uint8_t* data_;  // n_panels * panel_bytes, 64-byte aligned, owned
+};
+
+// Y[t][r] = sum_c W[r][c] * X[t][c], as matmul(): X [n_tokens][cols] float32,
+// Y [n_tokens][rows] float32. Work split over `pool` by panels.
+void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tokens, float* y,
+                   ThreadPool& pool);
+
+}  // namespace kiln::cpu

@@ -1,0 +1,522 @@
+// AVX-512 + VNNI kernels of the packed matmul (layouts: packed_kernels.h).
+// Compiled with -mavx512f/bw/vl/vnni (isa.cmake); entered only after run-time
+// detection (PackedMatrix::supported).
+//
+// Every kernel computes a tile of NP panels (16 rows each) x NT tokens with
+// one 512-bit accumulator per (panel, token): lane r = row r. The k loop
+// broadcasts 4 activation bytes (or 1 float) per token and multiplies them
+// with one group vector of the panel, so the weights are unpacked once per
+// tile and reused NT times, and the block scales of 16 rows are one vector.
+// Prompt tiles use NT up to kMaxNt tokens; single-token calls stream up to 4
+// panels at once (independent accumulator chains hide vpdpbusd latency).
+#if defined(__x86_64__)
+// GCC 12 flags the _mm512_undefined_*() operands inside many AVX-512 intrinsics
+// as maybe-uninitialized (a false positive; the lanes are fully overwritten).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/cpu/packed.h"
+#include "backend/cpu/packed_kernels.h"
+#include "core/check.h"
+
+namespace kiln::cpu {
+
+namespace {
+
+constexpr int kR = kPanelRows;
+
+inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+inline __m512i bcast32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline __m512 halves16(const uint8_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// Rows of panel p that exist (the last panel may be partial).
+inline __mmask16 row_mask(int64_t rows, int64_t p) {
+  const int64_t n = std::min<int64_t>(kR, rows - p * kR);
+  return static_cast<__mmask16>((1u << n) - 1);
+}
+
+template <int NP, int NT>
+inline void store_tile(const __m512 (&acc)[NP][NT], float* y, int64_t ldy, int64_t p0,
+                       int64_t rows) {
+  for (int p = 0; p < NP; ++p) {
+    const __mmask16 m = row_mask(rows, p0 + p);
+    for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy + (p0 + p) * kR, m, acc[p][t]);
+  }
+}
+
+// ---- legacy blocks x Q8_0: Q4_0, Q5_0, Q8_0 ----
+
+template <GgmlType kT>
+constexpr size_t kCodeBytes = kT == GgmlType::Q8_0 ? 512 : 256;
+template <GgmlType kT>
+constexpr size_t kHiBytes = kT == GgmlType::Q5_0 ? 64 : 0;
+
+template <GgmlType kT, int NP, int NT>
+void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                 int64_t ldy) {
+  const int64_t cols = w.cols(), nb = cols / 32;
+  const size_t ps = w.panel_bytes();
+  const uint8_t* pan = w.panel(p0);
+  const uint8_t* hib = pan + nb * kCodeBytes<kT>;
+  const uint8_t* db = hib + nb * kHiBytes<kT>;
+  const uint8_t* ad = a + cols;           // d f32 [nb]
+  const uint8_t* ac = a + cols + nb * 4;  // corr i32 [nb]
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  [[maybe_unused]] const __m512i c16 = _mm512_set1_epi8(16);
+  __m512 acc[NP][NT];
+  for (int p = 0; p < NP; ++p)
+    for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i dot[NP][NT];
+    for (int t = 0; t < NT; ++t) {
+      const __m512i c = bcast32(ac + t * as + b * 4);
+      for (int p = 0; p < NP; ++p) dot[p][t] = c;
+    }
+    const uint8_t* xb = a + b * 32;
+    if constexpr (kT == GgmlType::Q8_0) {
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        for (int p = 0; p < NP; ++p) {
+          const __m512i u = load512(pan + p * ps + b * 512 + g * 64);
+          for (int t = 0; t < NT; ++t)
+            dot[p][t] = _mm512_dpbusd_epi32(dot[p][t], u, bcast32(xb + t * as + 4 * g));
+        }
+      }
+    } else {
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g) {
+        for (int p = 0; p < NP; ++p) {
+          const __m512i v = load512(pan + p * ps + b * 256 + g * 64);
+          __m512i lo = _mm512_and_si512(v, m4);
+          __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          if constexpr (kT == GgmlType::Q5_0) {
+            uint64_t mlo, mhi;
+            std::memcpy(&mlo, hib + p * ps + b * 64 + g * 8, 8);
+            std::memcpy(&mhi, hib + p * ps + b * 64 + (g + 4) * 8, 8);
+            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(mlo), lo, c16);
+            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(mhi), hi, c16);
+          }
+          for (int t = 0; t < NT; ++t) {
+            dot[p][t] = _mm512_dpbusd_epi32(dot[p][t], lo, bcast32(xb + t * as + 4 * g));
+            dot[p][t] = _mm512_dpbusd_epi32(dot[p][t], hi, bcast32(xb + t * as + 16 + 4 * g));
+          }
+        }
+      }
+    }
+    for (int p = 0; p < NP; ++p) {
+      const __m512 dw = halves16(db + p * ps + b * 32);
+      for (int t = 0; t < NT; ++t) {
+        const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(load_f32(ad + t * as + b * 4)));
+        acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[p][t]), s, acc[p][t]);
+      }
+    }
+  }
+  store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
+}
+
+// ---- K-quants x Q8_K: Q4_K, Q6_K ----
+//
+// Per super-block the integer sum isum = sum_s sc_s * dot_s (and Q4_K's
+// msum = sum_s mn_s * sum32_s) is exact; the float update is the scalar
+// kernel's expression, so results are bit-identical to it.
+
+template <int NP, int NT>
+void q4_k_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+               int64_t ldy) {
+  const int64_t cols = w.cols(), ns = cols / 256;
+  const size_t ps = w.panel_bytes();
+  const uint8_t* pan = w.panel(p0);
+  const uint8_t* scb = pan + ns * 2048;
+  const uint8_t* mnb = scb + ns * 128;
+  const uint8_t* db = mnb + ns * 128;
+  const uint8_t* dminb = db + ns * 32;
+  const uint8_t* ad = a + cols;            // d f32 [ns]
+  const uint8_t* a32 = a + cols + ns * 4;  // s32 pairs [ns][4]
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[NP][NT];
+  for (int p = 0; p < NP; ++p)
+    for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < ns; ++s) {
+    __m512i isum[NP][NT];
+    for (int p = 0; p < NP; ++p)
+      for (int t = 0; t < NT; ++t) isum[p][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      __m512i dlo[NP][NT], dhi[NP][NT];
+      for (int p = 0; p < NP; ++p)
+        for (int t = 0; t < NT; ++t) dlo[p][t] = dhi[p][t] = _mm512_setzero_si512();
+      const uint8_t* xb = a + s * 256 + c * 64;
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        for (int p = 0; p < NP; ++p) {
+          const __m512i v = load512(pan + p * ps + s * 2048 + (c * 8 + g) * 64);
+          const __m512i lo = _mm512_and_si512(v, m4);
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          for (int t = 0; t < NT; ++t) {
+            dlo[p][t] = _mm512_dpbusd_epi32(dlo[p][t], lo, bcast32(xb + t * as + 4 * g));
+            dhi[p][t] = _mm512_dpbusd_epi32(dhi[p][t], hi, bcast32(xb + t * as + 32 + 4 * g));
+          }
+        }
+      }
+      for (int p = 0; p < NP; ++p) {
+        const uint8_t* sc = scb + p * ps + s * 128 + 2 * c * 16;
+        const __m512i slo =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+        const __m512i shi =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16)));
+        for (int t = 0; t < NT; ++t) {
+          isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(dlo[p][t], slo));
+          isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(dhi[p][t], shi));
+        }
+      }
+    }
+    for (int p = 0; p < NP; ++p) {
+      const __m512 d = halves16(db + p * ps + s * 32);
+      const __m512 dmin = halves16(dminb + p * ps + s * 32);
+      __m512i msum[NT];
+      for (int t = 0; t < NT; ++t) msum[t] = _mm512_setzero_si512();
+      for (int q = 0; q < 4; ++q) {
+        const __m512i mn = _mm512_cvtepu8_epi16(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mnb + p * ps + s * 128 + q * 32)));
+        for (int t = 0; t < NT; ++t)
+          msum[t] = _mm512_dpwssd_epi32(msum[t], mn, bcast32(a32 + t * as + s * 16 + q * 4));
+      }
+      for (int t = 0; t < NT; ++t) {
+        const __m512 xd = _mm512_set1_ps(load_f32(ad + t * as + s * 4));
+        const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(xd, d), _mm512_cvtepi32_ps(isum[p][t]));
+        const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(xd, dmin), _mm512_cvtepi32_ps(msum[t]));
+        acc[p][t] = _mm512_add_ps(acc[p][t], _mm512_sub_ps(t1, t2));
+      }
+    }
+  }
+  store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
+}
+
+template <int NP, int NT>
+void q6_k_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+               int64_t ldy) {
+  const int64_t cols = w.cols(), ns = cols / 256;
+  const size_t ps = w.panel_bytes();
+  const uint8_t* pan = w.panel(p0);
+  const uint8_t* scb = pan + ns * 4096;
+  const uint8_t* db = scb + ns * 256;
+  const uint8_t* ad = a + cols;                    // d f32 [ns]
+  const uint8_t* aneg = a + cols + ns * (4 + 16);  // -32 * sum16 i32 [ns][16]
+  __m512 acc[NP][NT];
+  for (int p = 0; p < NP; ++p)
+    for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < ns; ++s) {
+    __m512i isum[NP][NT];
+    for (int p = 0; p < NP; ++p)
+      for (int t = 0; t < NT; ++t) isum[p][t] = _mm512_setzero_si512();
+    for (int j = 0; j < 16; ++j) {
+      __m512i dot[NP][NT];
+      for (int t = 0; t < NT; ++t) {
+        const __m512i c = bcast32(aneg + t * as + s * 64 + j * 4);
+        for (int p = 0; p < NP; ++p) dot[p][t] = c;
+      }
+      const uint8_t* xb = a + s * 256 + j * 16;
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g) {
+        for (int p = 0; p < NP; ++p) {
+          const __m512i u = load512(pan + p * ps + s * 4096 + (j * 4 + g) * 64);
+          for (int t = 0; t < NT; ++t)
+            dot[p][t] = _mm512_dpbusd_epi32(dot[p][t], u, bcast32(xb + t * as + 4 * g));
+        }
+      }
+      for (int p = 0; p < NP; ++p) {
+        const __m512i sc = _mm512_cvtepi8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(scb + p * ps + s * 256 + j * 16)));
+        for (int t = 0; t < NT; ++t)
+          isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(dot[p][t], sc));
+      }
+    }
+    for (int p = 0; p < NP; ++p) {
+      const __m512 d = halves16(db + p * ps + s * 32);
+      for (int t = 0; t < NT; ++t) {
+        const __m512 xd = _mm512_set1_ps(load_f32(ad + t * as + s * 4));
+        // The scalar kernel's a.d * d * isum - a.d * dmin * msum with dmin = msum = 0.
+        const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(xd, d), _mm512_cvtepi32_ps(isum[p][t]));
+        acc[p][t] = _mm512_add_ps(acc[p][t], _mm512_sub_ps(t1, _mm512_setzero_ps()));
+      }
+    }
+  }
+  store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
+}
+
+// ---- F16 x F16 (activations rounded to half, products summed in f32) ----
+
+template <int NP, int NT>
+void f16_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+              int64_t ldy) {
+  const int64_t cols = w.cols();
+  const size_t ps = w.panel_bytes();
+  const uint8_t* pan = w.panel(p0);
+  __m512 acc[NP][NT];
+  for (int p = 0; p < NP; ++p)
+    for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int p = 0; p < NP; ++p) {
+      const __m512 wv = halves16(pan + p * ps + c * 32);
+      for (int t = 0; t < NT; ++t)
+        acc[p][t] = _mm512_fmadd_ps(wv, _mm512_set1_ps(load_f32(a + t * as + c * 4)), acc[p][t]);
+    }
+  }
+  store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
+}
+
+// ---- dispatch ----
+
+using TileFn = void (*)(const PackedMatrix&, int64_t, const uint8_t*, size_t, float*, int64_t);
+
+constexpr int kMaxNt = 8;
+
+template <template <int, int> class K>
+struct Tiles {
+  // Prompt tiles: kNp panels x nt tokens, nt = 1..kMaxNt.
+  static constexpr int kNp = 1;
+  static TileFn prompt(int nt) {
+    switch (nt) {
+      case 1:
+        return K<kNp, 1>::run;
+      case 2:
+        return K<kNp, 2>::run;
+      case 3:
+        return K<kNp, 3>::run;
+      case 4:
+        return K<kNp, 4>::run;
+      case 5:
+        return K<kNp, 5>::run;
+      case 6:
+        return K<kNp, 6>::run;
+      case 7:
+        return K<kNp, 7>::run;
+      default:
+        return K<kNp, 8>::run;
+    }
+  }
+  // Single-token tiles: np panels.
+  static TileFn single(int np) {
+    switch (np) {
+      case 1:
+        return K<1, 1>::run;
+      case 2:
+        return K<2, 1>::run;
+      case 3:
+        return K<3, 1>::run;
+      default:
+        return K<4, 1>::run;
+    }
+  }
+};
+
+template <GgmlType kT>
+struct LegacyK {
+  template <int NP, int NT>
+  struct At {
+    static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                    int64_t ldy) {
+      legacy_tile<kT, NP, NT>(w, p0, a, as, y, ldy);
+    }
+  };
+};
+template <int NP, int NT>
+struct Q4KK {
+  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                  int64_t ldy) {
+    q4_k_tile<NP, NT>(w, p0, a, as, y, ldy);
+  }
+};
+template <int NP, int NT>
+struct Q6KK {
+  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                  int64_t ldy) {
+    q6_k_tile<NP, NT>(w, p0, a, as, y, ldy);
+  }
+};
+template <int NP, int NT>
+struct F16K {
+  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                  int64_t ldy) {
+    f16_tile<NP, NT>(w, p0, a, as, y, ldy);
+  }
+};
+
+template <template <int, int> class K>
+void run_tiles(const PackedMatrix& w, int64_t p0, int64_t p1, const uint8_t* a, size_t as,
+               int64_t n_tokens, float* y, int64_t ldy) {
+  if (n_tokens == 1) {
+    for (int64_t p = p0; p < p1; p += 4) {
+      Tiles<K>::single(static_cast<int>(std::min<int64_t>(4, p1 - p)))(w, p, a, as, y, ldy);
+    }
+    return;
+  }
+  // Panel-outer: a panel (~10-50 KB) stays in L1/L2 while all tokens stream past it.
+  for (int64_t p = p0; p < p1; ++p) {
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxNt) {
+      const int nt = static_cast<int>(std::min<int64_t>(kMaxNt, n_tokens - t0));
+      Tiles<K>::prompt(nt)(w, p, a + t0 * as, as, y + t0 * ldy, ldy);
+    }
+  }
+}
+
+// ---- activation conversion ----
+
+inline int32_t hsum_epi32(__m512i v) { return _mm512_reduce_add_epi32(v); }
+
+// ggml's x86 quantize_row_q8_0: d = amax / 127 (stored as half), quants
+// round(x * 127 / amax) to nearest even. Bit-identical to matmul_act.cpp.
+void quantize_q8_0_rows(const float* x, int64_t cols, uint8_t* dst, int offset) {
+  const int64_t nb = cols / 32;
+  auto* qs = reinterpret_cast<int8_t*>(dst);
+  uint8_t* dd = dst + cols;
+  uint8_t* corr = dd + nb * 4;
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const __m512 a = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
+    const float amax = _mm512_reduce_max_ps(a);
+    const float d = amax / 127.f;
+    const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * 32), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * 32 + 16), _mm512_cvtepi32_epi8(q1));
+    const int32_t sum = hsum_epi32(_mm512_add_epi32(q0, q1));
+    const float dh = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+    const int32_t c = -offset * sum;
+    std::memcpy(dd + b * 4, &dh, 4);
+    std::memcpy(corr + b * 4, &c, 4);
+  }
+}
+
+// quantize_row_q8_K_ref: the scale comes from the first element of largest
+// magnitude (with its sign), d = 1 / (-127 / max), quants min(127, round).
+void quantize_q8_k_rows(const float* x, int64_t cols, uint8_t* dst) {
+  const int64_t ns = cols / 256;
+  auto* qs = reinterpret_cast<int8_t*>(dst);
+  uint8_t* dd = dst + cols;
+  uint8_t* s32 = dd + ns * 4;
+  uint8_t* neg = s32 + ns * 16;
+  for (int64_t s = 0; s < ns; ++s) {
+    const float* xs = x + s * 256;
+    __m512 m = _mm512_setzero_ps();
+    for (int i = 0; i < 16; ++i) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xs + 16 * i)));
+    const float amax = _mm512_reduce_max_ps(m);
+    int32_t sum16[16] = {};
+    float d = 0.0f;
+    if (amax == 0.0f) {
+      std::memset(qs + s * 256, 0, 256);
+    } else {
+      float max = 0.0f;
+      for (int i = 0; i < 16; ++i) {
+        const __m512 v = _mm512_loadu_ps(xs + 16 * i);
+        const __mmask16 eq = _mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+        if (eq != 0) {
+          max = xs[16 * i + __builtin_ctz(eq)];
+          break;
+        }
+      }
+      const float iscale = -127.f / max;
+      for (int i = 0; i < 16; ++i) {
+        const __m512 v = _mm512_loadu_ps(xs + 16 * i);
+        __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_set1_ps(iscale), v));
+        q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + s * 256 + 16 * i),
+                         _mm512_cvtepi32_epi8(q));
+        sum16[i] = hsum_epi32(q);
+      }
+      d = 1 / iscale;
+    }
+    std::memcpy(dd + s * 4, &d, 4);
+    for (int p = 0; p < 4; ++p) {
+      const int32_t lo = sum16[4 * p] + sum16[4 * p + 1], hi = sum16[4 * p + 2] + sum16[4 * p + 3];
+      const uint32_t pair =
+          (static_cast<uint32_t>(lo) & 0xFFFF) | (static_cast<uint32_t>(hi) << 16);
+      std::memcpy(s32 + s * 16 + p * 4, &pair, 4);
+    }
+    for (int g = 0; g < 16; ++g) {
+      const int32_t v = -32 * sum16[g];
+      std::memcpy(neg + s * 64 + g * 4, &v, 4);
+    }
+  }
+}
+
+void round_f16_rows(const float* x, int64_t cols, uint8_t* dst) {
+  auto* out = reinterpret_cast<float*>(dst);
+  int64_t i = 0;
+  for (; i + 16 <= cols; i += 16) {
+    const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(h));
+  }
+  for (; i < cols; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+}
+
+}  // namespace
+
+void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t* dst) {
+  switch (type) {
+    case GgmlType::Q4_0:
+      return quantize_q8_0_rows(x, cols, dst, 8);
+    case GgmlType::Q5_0:
+      return quantize_q8_0_rows(x, cols, dst, 16);
+    case GgmlType::Q8_0:
+      return quantize_q8_0_rows(x, cols, dst, 128);
+    case GgmlType::Q4_K:
+    case GgmlType::Q6_K:
+      return quantize_q8_k_rows(x, cols, dst);
+    case GgmlType::F16:
+      return round_f16_rows(x, cols, dst);
+    default:
+      KILN_CHECK_MSG(false, "avx512_packed_quantize: type without a packed layout");
+  }
+}
+
+void avx512_packed_gemm(const PackedMatrix& w, int64_t p0, int64_t p1, const uint8_t* act,
+                        size_t act_stride, int64_t n_tokens, float* y, int64_t ldy) {
+  switch (w.type()) {
+    case GgmlType::Q4_0:
+      return run_tiles<LegacyK<GgmlType::Q4_0>::At>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::Q5_0:
+      return run_tiles<LegacyK<GgmlType::Q5_0>::At>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::Q8_0:
+      return run_tiles<LegacyK<GgmlType::Q8_0>::At>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::Q4_K:
+      return run_tiles<Q4KK>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::Q6_K:
+      return run_tiles<Q6KK>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::F16:
+      return run_tiles<F16K>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    default:
+      KILN_CHECK_MSG(false, "avx512_packed_gemm: type without a packed layout");
+  }
+}
+
+}  // namespace kiln::cpu
+#else  // !__x86_64__
+#include "backend/cpu/packed_kernels.h"
+#include "core/check.h"
+namespace kiln::cpu {
+void avx512_packed_quantize(GgmlType, const float*, int64_t, uint8_t*) {
+  KILN_CHECK_MSG(false, "packed matmul needs x86-64");
+}
+void avx512_packed_gemm(const PackedMatrix&, int64_t, int64_t, const uint8_t*, size_t, int64_t,
+                        float*, int64_t) {
+  KILN_CHECK_MSG(false, "packed matmul needs x86-64");
+}
+}  // namespace kiln::cpu
+#endif

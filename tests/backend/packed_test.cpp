@@ -1,0 +1,201 @@
+// Packed matmul (backend/cpu/packed.h): every packed type against the scalar
+// matmul path on odd shapes and token counts, activation conversion against
+// matmul_act.cpp bit for bit, and independence from thread count and batching.
+#include "backend/cpu/packed.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "backend/cpu/matmul.h"
+#include "backend/cpu/matmul_kernels.h"
+#include "backend/cpu/packed_kernels.h"
+#include "quant/blocks.h"
+#include "quant/fp16.h"
+#include "quant/quant.h"
+
+namespace kiln::cpu {
+namespace {
+
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0,
+                                 GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16};
+
+std::string name(GgmlType t) { return std::string(ggml_type_name(static_cast<uint32_t>(t))); }
+bool is_k(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q6_K; }
+
+struct Problem {
+  GgmlType type;
+  int64_t rows, cols, n_tokens;
+  std::vector<uint8_t> w;
+  std::vector<float> x;
+};
+
+Problem make_problem(GgmlType type, int64_t rows, int64_t cols, int64_t n_tokens, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Problem p{type, rows, cols, n_tokens, {}, {}};
+  std::vector<float> wf(cols);
+  const size_t rb = quant::row_bytes(type, cols);
+  p.w.resize(rb * rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : wf) v = 0.02f * normal(rng);
+    quant::quantize_row(type, wf.data(), p.w.data() + r * rb, cols);
+  }
+  p.x.resize(n_tokens * cols);
+  for (auto& v : p.x) v = normal(rng);
+  for (int64_t c = 0; c < cols; c += 97) p.x[c] *= 8.0f;  // outliers, as in real activations
+  return p;
+}
+
+std::vector<float> run_packed(const Problem& p, int threads) {
+  ThreadPool pool(threads);
+  auto pm = PackedMatrix::pack(p.type, p.w.data(), p.rows, p.cols, pool);
+  EXPECT_TRUE(pm != nullptr);
+  std::vector<float> y(p.n_tokens * p.rows, std::nanf(""));
+  if (pm) matmul_packed(*pm, p.x.data(), p.n_tokens, y.data(), pool);
+  return y;
+}
+
+std::vector<float> run_scalar(const Problem& p) {
+  ThreadPool pool(1);
+  std::vector<float> y(p.n_tokens * p.rows, std::nanf(""));
+  matmul_isa(CpuIsa::kScalar, p.type, p.w.data(), p.rows, p.cols, p.x.data(), p.n_tokens, y.data(),
+             pool);
+  return y;
+}
+
+double rms(const std::vector<float>& v) {
+  double s = 0;
+  for (float f : v) s += double(f) * f;
+  return std::sqrt(s / v.size());
+}
+
+class Packed : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cpu_isa_supported(CpuIsa::kAvx512)) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  }
+};
+
+TEST_F(Packed, SupportedTypes) {
+  for (GgmlType t : kPackedTypes) EXPECT_TRUE(PackedMatrix::supported(t, 512)) << name(t);
+  EXPECT_FALSE(PackedMatrix::supported(GgmlType::Q4_K, 576));  // not a multiple of 256
+  EXPECT_FALSE(PackedMatrix::supported(GgmlType::Q4_1, 512));
+  EXPECT_FALSE(PackedMatrix::supported(GgmlType::F32, 512));
+}
+
+// Same integer sums as the scalar kernel; K-quants use its float expression too.
+TEST_F(Packed, MatchesScalarPathOnOddShapes) {
+  struct Shape {
+    int64_t rows, cols, tokens;
+  };
+  for (GgmlType type : kPackedTypes) {
+    for (Shape s : {Shape{37, 512, 1}, Shape{16, 256, 13}, Shape{70, 768, 5}, Shape{3, 256, 9},
+                    Shape{129, 512, 17}}) {
+      SCOPED_TRACE(name(type) + " " + std::to_string(s.rows) + "x" + std::to_string(s.cols) + " t" +
+                   std::to_string(s.tokens));
+      const Problem p = make_problem(type, s.rows, s.cols, s.tokens, 7);
+      const auto want = run_scalar(p);
+      const auto got = run_packed(p, 2);
+      const double scale = rms(want);
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (is_k(type)) {
+          ASSERT_EQ(quant::f32_to_bits(got[i]), quant::f32_to_bits(want[i])) << i;
+        } else {
+          ASSERT_NEAR(got[i], want[i], 1e-5 * scale) << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(Packed, LegacyRowLengthsNotMultipleOf256) {
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::F16}) {
+    SCOPED_TRACE(name(type));
+    const Problem p = make_problem(type, 40, 576, 10, 3);
+    const auto want = run_scalar(p);
+    const auto got = run_packed(p, 1);
+    const double scale = rms(want);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5 * scale) << i;
+  }
+}
+
+TEST_F(Packed, IndependentOfThreadsAndBatching) {
+  for (GgmlType type : kPackedTypes) {
+    SCOPED_TRACE(name(type));
+    const Problem p = make_problem(type, 150, 512, 11, 5);
+    const auto one = run_packed(p, 1);
+    for (int threads : {2, 3}) {
+      const auto many = run_packed(p, threads);
+      ASSERT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0) << threads;
+    }
+    for (int64_t t = 0; t < p.n_tokens; ++t) {
+      Problem single = p;
+      single.n_tokens = 1;
+      single.x.assign(p.x.begin() + t * p.cols, p.x.begin() + (t + 1) * p.cols);
+      const auto y = run_packed(single, 2);
+      ASSERT_EQ(std::memcmp(y.data(), one.data() + t * p.rows, p.rows * sizeof(float)), 0) << t;
+    }
+  }
+}
+
+// The packed activation rows hold exactly matmul_act.cpp's quants and scales.
+TEST_F(Packed, ActivationConversionMatchesReference) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n = 512;
+  std::vector<float> x(n);
+  for (auto& v : x) v = normal(rng);
+  x[3] = 0.0f;
+  std::fill(x.begin() + 256, x.begin() + 288, 0.0f);  // an all-zero block
+  x[100] = -9.0f;                                     // the largest magnitude is negative
+  for (GgmlType type : kPackedTypes) {
+    SCOPED_TRACE(name(type));
+    const GgmlType act = activation_type(type);
+    std::vector<uint8_t> ref(act_row_bytes(act, n));
+    quantize_activations(act, x.data(), ref.data(), n);
+    std::vector<uint8_t> got(packed_act_stride(type, n));
+    avx512_packed_quantize(type, x.data(), n, got.data());
+    if (act == GgmlType::Q8_0) {
+      const int offset = type == GgmlType::Q4_0 ? 8 : type == GgmlType::Q5_0 ? 16 : 128;
+      for (int64_t b = 0; b < n / 32; ++b) {
+        ASSERT_EQ(std::memcmp(got.data() + b * 32, ref.data() + b * 34 + 2, 32), 0) << b;
+        Q8Extras e;
+        std::memcpy(&e, ref.data() + (n / 32) * 34 + b * sizeof(e), sizeof(e));
+        float d;
+        int32_t corr;
+        std::memcpy(&d, got.data() + n + b * 4, 4);
+        std::memcpy(&corr, got.data() + n + (n / 32) * 4 + b * 4, 4);
+        EXPECT_EQ(quant::f32_to_bits(d), quant::f32_to_bits(e.d)) << b;
+        EXPECT_EQ(corr, -offset * e.sum) << b;
+      }
+    } else if (act == GgmlType::Q8_K) {
+      for (int64_t s = 0; s < n / 256; ++s) {
+        quant::BlockQ8_K blk;
+        std::memcpy(&blk, ref.data() + s * sizeof(blk), sizeof(blk));
+        ASSERT_EQ(std::memcmp(got.data() + s * 256, blk.qs, 256), 0) << s;
+        float d;
+        std::memcpy(&d, got.data() + n + s * 4, 4);
+        EXPECT_EQ(quant::f32_to_bits(d), quant::f32_to_bits(blk.d)) << s;
+        const uint8_t* neg = got.data() + n + (n / 256) * 20;
+        for (int g = 0; g < 16; ++g) {
+          int32_t v;
+          std::memcpy(&v, neg + s * 64 + g * 4, 4);
+          EXPECT_EQ(v, -32 * blk.bsums[g]) << g;
+        }
+      }
+    } else {  // F16: values rounded to half
+      for (int64_t i = 0; i < n; ++i) {
+        float v;
+        std::memcpy(&v, got.data() + 4 * i, 4);
+        ASSERT_EQ(v, quant::fp16_to_f32(quant::f32_to_fp16(x[i]))) << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::cpu

@@ -19,11 +19,12 @@ inline void cpu_relax() {
 #endif
 }
 
-// How long a waiting thread spins before sleeping on the futex. Between the
+// How long an idle worker spins before sleeping on the futex. Between the
 // matmuls of one forward pass the engine thread works alone for a few
-// microseconds (norms, attention setup); a sleeping worker costs a futex wake
-// (~5-50 us on a busy VM) per parallel_for, a spinning one ~0.1 us.
-constexpr auto kSpin = std::chrono::microseconds(200);
+// microseconds (norms, attention setup, sampling between tokens); a spinning
+// worker joins the next call within ~0.1 us, a sleeping one after a wake-up
+// (~5-50 us on a busy VM) while the caller has started without it.
+constexpr auto kSpin = std::chrono::microseconds(100);
 
 // Spins until pred() or the spin budget is spent; true if pred() held.
 template <typename Pred>
@@ -38,16 +39,22 @@ bool spin_until(Pred pred) {
   }
 }
 
+// ctl_ layout.
+constexpr uint64_t kJoinedMask = 0xFFFF;
+constexpr uint64_t kClosed = uint64_t{1} << 16;
+inline uint32_t gen_of(uint64_t c) { return static_cast<uint32_t>(c >> 32); }
+
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+  ctl_.store(kClosed, std::memory_order_relaxed);  // generation 0: no job
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
   stopping_.store(true, std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  wake_.fetch_add(1, std::memory_order_release);
+  wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -70,22 +77,26 @@ void ThreadPool::parallel_for(size_t n, const RangeFn& fn, size_t grain) {
     fn(0, n, 0);
     return;
   }
+  // No worker is joined here (the previous job was closed and drained), so the
+  // job fields can be written.
   job_ = &fn;
   job_n_ = n;
   job_grain_ = grain;
   // About three grabs per thread: contiguous enough for streaming and cache
-  // locality, small enough that a slow (descheduled) thread does not leave
-  // the others idle at the end.
+  // locality, small enough to balance threads that run at different speeds.
   job_piece_ = std::max<size_t>(1, (units + 3 * n_threads_ - 1) / (3 * n_threads_));
   next_unit_.store(0, std::memory_order_relaxed);
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);  // publishes the job
-  generation_.notify_all();
+  const uint32_t gen = gen_of(ctl_.load(std::memory_order_relaxed)) + 1;
+  ctl_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);  // publishes the job
+  wake_.store(gen, std::memory_order_release);
+  wake_.notify_all();
   run_ranges(0);
-  if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
-    for (int p; (p = pending_.load(std::memory_order_acquire)) != 0;) {
-      pending_.wait(p, std::memory_order_acquire);
-    }
+  // Every range is taken: close the job, then wait for the workers still
+  // running theirs.
+  uint64_t c = ctl_.fetch_or(kClosed, std::memory_order_acq_rel);
+  if ((c & kJoinedMask) != 0 &&
+      !spin_until([&] { return (ctl_.load(std::memory_order_acquire) & kJoinedMask) == 0; })) {
+    while ((ctl_.load(std::memory_order_acquire) & kJoinedMask) != 0) std::this_thread::yield();
   }
   job_ = nullptr;
 }
@@ -93,14 +104,26 @@ void ThreadPool::parallel_for(size_t n, const RangeFn& fn, size_t grain) {
 void ThreadPool::worker_loop(int index) {
   uint32_t seen = 0;
   for (;;) {
-    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
-      generation_.wait(seen, std::memory_order_acquire);
+    if (!spin_until([&] { return wake_.load(std::memory_order_acquire) != seen; })) {
+      wake_.wait(seen, std::memory_order_acquire);
       continue;  // re-check (wait may return spuriously)
     }
-    seen = generation_.load(std::memory_order_acquire);
+    seen = wake_.load(std::memory_order_acquire);
     if (stopping_.load(std::memory_order_acquire)) return;
+    // Join the job of generation `seen` unless it is already closed (or a
+    // later one started): then it has no range left for us anyway.
+    uint64_t c = ctl_.load(std::memory_order_acquire);
+    bool joined = false;
+    while (gen_of(c) == seen && (c & kClosed) == 0) {
+      if (ctl_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;
     run_ranges(index);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    ctl_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -258,14 +258,12 @@ void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tokens, floa
     pool.parallel_for(static_cast<size_t>(n_tokens),
                       [&](size_t b, size_t e, int) { quantize(b, e); });
   }
-  // Panels in units of 4: the single-token kernel streams 4 panels at once.
-  pool.parallel_for(
-      static_cast<size_t>(w.n_panels()),
-      [&](size_t b, size_t e, int) {
-        avx512_packed_gemm(w, static_cast<int64_t>(b), static_cast<int64_t>(e), act, stride,
-                           n_tokens, y, w.rows());
-      },
-      4);
+  // Split by single panels (a 192-row matrix has only 12): the pool hands out
+  // a few contiguous ranges per thread, which the kernels walk 1-4 panels at a time.
+  pool.parallel_for(static_cast<size_t>(w.n_panels()), [&](size_t b, size_t e, int) {
+    avx512_packed_gemm(w, static_cast<int64_t>(b), static_cast<int64_t>(e), act, stride, n_tokens,
+                       y, w.rows());
+  });
 }
 
 }  // namespace kiln::cpu

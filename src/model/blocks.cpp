@@ -183,17 +183,30 @@ void attention_block(Forward& f, int64_t il, const LayerWeights& w, const Attent
     f.cache.write(il, f.batch.seq_ids[t], f.batch.positions[t], st.k.data() + t * kvd,
                   st.v.data() + t * kvd);
   }
-  // The rows of each sequence in the batch, read once per layer.
-  std::unordered_map<int32_t, KvRows> rows;
-  size_t n_seq = 0;
+  // Per distinct sequence of the batch (usually one): its K/V rows, read once
+  // per layer, and its keys transposed per KV head for attention_kt.
+  std::vector<SeqKvView>& seqs = st.seq_kv;
+  seqs.clear();
+  std::vector<int32_t>& seq_of = st.seq_index;  // [T] index into seqs
+  seq_of.resize(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t) {
     const int32_t seq = f.batch.seq_ids[t];
-    if (rows.count(seq)) continue;
-    if (st.kv_scratch.size() <= n_seq) st.kv_scratch.resize(n_seq + 1);
-    rows[seq] = f.cache.read(il, seq, f.cache.seq_length(seq), st.kv_scratch[n_seq++]);
+    size_t i = 0;
+    while (i < seqs.size() && seqs[i].seq != seq) ++i;
+    if (i == seqs.size()) {
+      if (st.kv_scratch.size() <= i) st.kv_scratch.resize(i + 1);
+      if (st.kt.size() <= i) st.kt.resize(i + 1);
+      const int32_t n_pos = f.cache.seq_length(seq);
+      const KvRows r = f.cache.read(il, seq, n_pos, st.kv_scratch[i]);
+      const int64_t ld = (n_pos + 15) / 16 * 16;
+      grow(st.kt[i], c.n_head_kv * hd * ld);
+      for (int64_t g = 0; g < c.n_head_kv; ++g) {
+        cpu::transpose_keys(r.k + g * hd, kvd, n_pos, hd, st.kt[i].data() + g * hd * ld, ld);
+      }
+      seqs.push_back({seq, r, st.kt[i].data(), ld});
+    }
+    seq_of[t] = static_cast<int32_t>(i);
   }
-  std::vector<const KvRows*> row_of(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) row_of[t] = &rows[f.batch.seq_ids[t]];
 
   const int64_t group = c.n_head / c.n_head_kv;
   cpu::AttentionParams p{.n_head = 1,
@@ -216,12 +229,12 @@ void attention_block(Forward& f, int64_t il, const LayerWeights& w, const Attent
       const int64_t begin = spec.n_swa > 0 ? std::max<int64_t>(0, pos - spec.n_swa + 1) : 0;
       const float* q = st.q.data() + t * qd + h * hd;
       float* o = st.attn.data() + t * qd + h * hd;
+      const SeqKvView& sk = seqs[static_cast<size_t>(seq_of[t])];
       if (ggml_fa) {
-        cpu::attention_f16acc(q, row_of[t]->k + g * hd, row_of[t]->v + g * hd, begin, pos + 1, p,
-                              o);
+        cpu::attention_f16acc(q, sk.rows.k + g * hd, sk.rows.v + g * hd, begin, pos + 1, p, o);
       } else {
-        cpu::attention(q, row_of[t]->k + g * hd, row_of[t]->v + g * hd, begin, pos + 1, p, o,
-                       scores);
+        cpu::attention_kt(q, sk.kt + g * hd * sk.ld, sk.ld, sk.rows.v + g * hd, kvd, begin,
+                          pos + 1, hd, spec.scale, spec.softcap, o, scores);
       }
     }
   });

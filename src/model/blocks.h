@@ -26,6 +26,15 @@
 
 namespace kiln {
 
+// One sequence's K/V for a layer's attention: the cache rows and the keys
+// transposed per KV head (cpu::attention_kt).
+struct SeqKvView {
+  int32_t seq;
+  KvRows rows;      // [n_pos][kv_dim] keys and values
+  const float* kt;  // [n_head_kv][head_dim][ld]
+  int64_t ld;       // n_pos rounded up to 16
+};
+
 // Scratch buffers, grown to the largest batch seen; owned by the Model.
 class ForwardState {
  public:
@@ -48,6 +57,9 @@ class ForwardState {
   std::vector<float> rows;                 // [n_wanted][n_embd] final-normed rows for the head
   std::vector<std::vector<float>> scores;  // [n_threads][n_ctx]
   std::vector<KvScratch> kv_scratch;       // one per distinct sequence of the batch
+  std::vector<std::vector<float>> kt;      // per sequence: keys transposed [n_head_kv][hd][ld]
+  std::vector<SeqKvView> seq_kv;           // per sequence of the batch (attention_block)
+  std::vector<int32_t> seq_index;          // [T] batch entry -> seq_kv index
   std::vector<float> ref_tmp;              // matmul_reference chunk output
 
   // Called at the start of every forward: grows the buffers and forgets the

@@ -3,7 +3,7 @@
 // arithmetic (float32, with the few double accumulations ggml uses) so results
 // match llama.cpp's f32 path to float rounding
 // (../shared/docs/model-architectures.md §3). On AVX-512 CPUs rms_norm,
-// swiglu, attention and the half conversions run SIMD versions
+// swiglu, attention_kt and the half conversions run SIMD versions
 // (ops_avx512.cpp): same formulas, 16-lane summation order, polynomial exp.
 //
 // Buffers are float32, row-major, shapes in the comments; `n` counts floats.
@@ -97,5 +97,18 @@ void attention(const float* q, const float* k, const float* v, int64_t key_begin
 inline constexpr int64_t kMaxAttentionHeadDim = 1024;
 void attention_f16acc(const float* q, const float* k, const float* v, int64_t key_begin,
                       int64_t key_end, const AttentionParams& p, float* out);
+
+// Attention with the keys transposed, for batches: scores of 16 keys are one
+// vector (no horizontal sums). Keys of one KV head: kt[d * ld + j] = key j's
+// element d (transpose_keys), j < n_keys <= ld.
+void transpose_keys(const float* k, int64_t kv_stride, int64_t n_keys, int64_t head_dim, float* kt,
+                    int64_t ld);
+// One query head q: [head_dim] over keys [key_begin, key_end): out: [head_dim]
+// = sum_j softmax(scale * q.k_j (softcapped if softcap > 0))_j v_j, with v_j
+// at v + j * v_stride. scores: scratch of at least key_end floats.
+// Precondition: key_begin < key_end.
+void attention_kt(const float* q, const float* kt, int64_t ld, const float* v, int64_t v_stride,
+                  int64_t key_begin, int64_t key_end, int64_t head_dim, float scale, float softcap,
+                  float* out, float* scores);
 
 }  // namespace kiln::cpu

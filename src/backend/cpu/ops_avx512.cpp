@@ -79,6 +79,43 @@ void softmax_inplace(float* x, int64_t n) {
   for (; i < n; ++i) x[i] *= inv;
 }
 
+// out: [head_dim] = sum_j p[j] * v[j * v_stride + .], NC >= ceil(head_dim / 16)
+// 16-float chunks (the last one masked).
+template <int NC>
+__attribute__((noinline)) void weighted_sum(const float* p, int64_t n, const float* v,
+                                            int64_t v_stride, int64_t head_dim, float* out) {
+  __m512 o[NC];
+  for (int c = 0; c < NC; ++c) o[c] = _mm512_setzero_ps();
+  const int64_t left = head_dim - 16 * (NC - 1);  // 1..16 elements in the last chunk
+  const __mmask16 last = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+  // Two keys per step into separate accumulators: 2 * NC FMA chains in flight.
+  __m512 o2[NC];
+  for (int c = 0; c < NC; ++c) o2[c] = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + 2 <= n; j += 2) {
+    const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);
+    const float* v0 = v + j * v_stride;
+    const float* v1 = v0 + v_stride;
+#pragma GCC unroll 16
+    for (int c = 0; c < NC - 1; ++c) {
+      o[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(v0 + 16 * c), o[c]);
+      o2[c] = _mm512_fmadd_ps(p1, _mm512_loadu_ps(v1 + 16 * c), o2[c]);
+    }
+    o[NC - 1] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(last, v0 + 16 * (NC - 1)), o[NC - 1]);
+    o2[NC - 1] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(last, v1 + 16 * (NC - 1)), o2[NC - 1]);
+  }
+  if (j < n) {
+    const __m512 p0 = _mm512_set1_ps(p[j]);
+    const float* v0 = v + j * v_stride;
+#pragma GCC unroll 16
+    for (int c = 0; c < NC - 1; ++c) o[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(v0 + 16 * c), o[c]);
+    o[NC - 1] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(last, v0 + 16 * (NC - 1)), o[NC - 1]);
+  }
+  for (int c = 0; c < NC; ++c) o[c] = _mm512_add_ps(o[c], o2[c]);
+  for (int c = 0; c < NC - 1; ++c) _mm512_storeu_ps(out + 16 * c, o[c]);
+  _mm512_mask_storeu_ps(out + 16 * (NC - 1), last, o[NC - 1]);
+}
+
 }  // namespace
 
 void avx512_rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
@@ -135,45 +172,67 @@ void avx512_f16_to_f32(const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = _cvtsh_ss(x[i]);
 }
 
-bool avx512_attention(const float* q, const float* k, const float* v, int64_t key_begin,
-                      int64_t key_end, const AttentionParams& p, float* out, float* scores) {
-  constexpr int kMaxChunks = 16;  // head_dim <= 256
-  const int64_t hd = p.head_dim;
-  if (hd % 16 != 0 || hd / 16 > kMaxChunks) return false;
-  const int nc = static_cast<int>(hd / 16);
-  const int64_t kv_dim = p.kv_stride > 0 ? p.kv_stride : p.n_head_kv * hd;
-  const int64_t group = p.n_head / p.n_head_kv;
-  const int64_t n_keys = key_end - key_begin;
-  for (int64_t h = 0; h < p.n_head; ++h) {
-    const int64_t g = h / group;
-    __m512 qv[kMaxChunks];
-    for (int c = 0; c < nc; ++c) qv[c] = _mm512_loadu_ps(q + h * hd + 16 * c);
-    const float* kg = k + key_begin * kv_dim + g * hd;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const float* kj = kg + j * kv_dim;
-      __m512 acc0 = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-      __m512 acc1 = _mm512_setzero_ps();
-      for (int c = 1; c < nc; ++c) {
-        if (c % 2) {
-          acc1 = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), acc1);
-        } else {
-          acc0 = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), acc0);
-        }
+bool avx512_attention_kt(const float* q, const float* kt, int64_t ld, const float* v,
+                         int64_t v_stride, int64_t key_begin, int64_t key_end, int64_t head_dim,
+                         float scale, float softcap, float* out, float* scores) {
+  const int nc = static_cast<int>((head_dim + 15) / 16);
+  if (nc > 8) return false;  // head_dim <= 128 (the scalar path takes the rest)
+  const int64_t n = key_end - key_begin;
+  // Scores, 16 keys per vector; eight partial sums over d keep eight FMA chains in flight.
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m =
+        n - j >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - j)) - 1);
+    const float* col = kt + key_begin + j;
+    __m512 a[8];
+    for (int i = 0; i < 8; ++i) a[i] = _mm512_setzero_ps();
+    int64_t d = 0;
+    for (; d + 8 <= head_dim; d += 8) {
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        a[i] = _mm512_fmadd_ps(_mm512_set1_ps(q[d + i]),
+                               _mm512_maskz_loadu_ps(m, col + (d + i) * ld), a[i]);
       }
-      float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) * p.scale;
-      if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
-      scores[j] = s;
     }
-    softmax_inplace(scores, n_keys);
-    __m512 ov[kMaxChunks];
-    for (int c = 0; c < nc; ++c) ov[c] = _mm512_setzero_ps();
-    const float* vg = v + key_begin * kv_dim + g * hd;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const __m512 sj = _mm512_set1_ps(scores[j]);
-      for (int c = 0; c < nc; ++c)
-        ov[c] = _mm512_fmadd_ps(sj, _mm512_loadu_ps(vg + j * kv_dim + 16 * c), ov[c]);
+    for (; d < head_dim; ++d) {
+      a[0] = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_maskz_loadu_ps(m, col + d * ld), a[0]);
     }
-    for (int c = 0; c < nc; ++c) _mm512_storeu_ps(out + h * hd + 16 * c, ov[c]);
+    const __m512 s =
+        _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])),
+                      _mm512_add_ps(_mm512_add_ps(a[4], a[5]), _mm512_add_ps(a[6], a[7])));
+    _mm512_mask_storeu_ps(scores + j, m, _mm512_mul_ps(s, _mm512_set1_ps(scale)));
+  }
+  if (softcap > 0.0f) {
+    for (int64_t j = 0; j < n; ++j) scores[j] = softcap * std::tanh(scores[j] / softcap);
+  }
+  softmax_inplace(scores, n);
+  const float* vb = v + key_begin * v_stride;
+  switch (nc) {  // register-resident accumulators need a compile-time count
+    case 1:
+      weighted_sum<1>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 2:
+      weighted_sum<2>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 3:
+      weighted_sum<3>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 4:
+      weighted_sum<4>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 5:
+      weighted_sum<5>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 6:
+      weighted_sum<6>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 7:
+      weighted_sum<7>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    case 8:
+      weighted_sum<8>(scores, n, vb, v_stride, head_dim, out);
+      break;
+    default:
+      return false;
   }
   return true;
 }

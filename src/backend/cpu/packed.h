@@ -22,7 +22,8 @@
 // and callers keep using matmul().
 //
 // Memory: about the size of the original tensor (Q6_K ~1.3x: codes stored as
-// bytes); the original mapping is no longer read after packing.
+// bytes), in shared 64 MiB chunks on transparent huge pages (freed with their
+// last matrix); the original mapping is no longer read after packing.
 // Thread-safety: a PackedMatrix is immutable after pack(); matmul_packed may be
 // called concurrently on the same matrix with different pools and outputs.
 #pragma once
@@ -66,7 +67,8 @@ class PackedMatrix {
   GgmlType type_;
   int64_t rows_, cols_;
   size_t panel_bytes_;
-  uint8_t* data_;  // n_panels * panel_bytes, 64-byte aligned, owned
+  uint8_t* data_;  // n_panels * panel_bytes, 64-byte aligned, owned (in chunk_)
+  void* chunk_;    // the arena chunk holding data_ (packed.cpp)
 };
 
 // Y[t][r] = sum_c W[r][c] * X[t][c], as matmul(): X [n_tokens][cols] float32,

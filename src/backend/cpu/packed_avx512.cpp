@@ -17,7 +17,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "backend/cpu/packed.h"
 #include "backend/cpu/packed_kernels.h"
@@ -284,46 +286,11 @@ void f16_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, fl
 
 using TileFn = void (*)(const PackedMatrix&, int64_t, const uint8_t*, size_t, float*, int64_t);
 
-constexpr int kMaxNt = 8;
-
-template <template <int, int> class K>
-struct Tiles {
-  // Prompt tiles: kNp panels x nt tokens, nt = 1..kMaxNt.
-  static constexpr int kNp = 1;
-  static TileFn prompt(int nt) {
-    switch (nt) {
-      case 1:
-        return K<kNp, 1>::run;
-      case 2:
-        return K<kNp, 2>::run;
-      case 3:
-        return K<kNp, 3>::run;
-      case 4:
-        return K<kNp, 4>::run;
-      case 5:
-        return K<kNp, 5>::run;
-      case 6:
-        return K<kNp, 6>::run;
-      case 7:
-        return K<kNp, 7>::run;
-      default:
-        return K<kNp, 8>::run;
-    }
-  }
-  // Single-token tiles: np panels.
-  static TileFn single(int np) {
-    switch (np) {
-      case 1:
-        return K<1, 1>::run;
-      case 2:
-        return K<2, 1>::run;
-      case 3:
-        return K<3, 1>::run;
-      default:
-        return K<4, 1>::run;
-    }
-  }
-};
+// TileFn of K<NP, 1..MaxNt>, indexed by nt - 1.
+template <template <int, int> class K, int NP, int... I>
+constexpr std::array<TileFn, sizeof...(I)> tile_table(std::integer_sequence<int, I...>) {
+  return {K<NP, I + 1>::run...};
+}
 
 template <GgmlType kT>
 struct LegacyK {
@@ -357,21 +324,32 @@ struct F16K {
   }
 };
 
-template <template <int, int> class K>
+// Prompt tiles of NP panels x up to MaxNt tokens; the panels left over at the
+// end of the range (fewer than NP) run one at a time. Single tokens: up to 4
+// panels at once.
+template <template <int, int> class K, int NP, int MaxNt>
 void run_tiles(const PackedMatrix& w, int64_t p0, int64_t p1, const uint8_t* a, size_t as,
                int64_t n_tokens, float* y, int64_t ldy) {
   if (n_tokens == 1) {
+    static constexpr std::array<TileFn, 4> kSingle = {K<1, 1>::run, K<2, 1>::run, K<3, 1>::run,
+                                                      K<4, 1>::run};
     for (int64_t p = p0; p < p1; p += 4) {
-      Tiles<K>::single(static_cast<int>(std::min<int64_t>(4, p1 - p)))(w, p, a, as, y, ldy);
+      kSingle[static_cast<size_t>(std::min<int64_t>(4, p1 - p) - 1)](w, p, a, as, y, ldy);
     }
     return;
   }
-  // Panel-outer: a panel (~10-50 KB) stays in L1/L2 while all tokens stream past it.
-  for (int64_t p = p0; p < p1; ++p) {
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxNt) {
-      const int nt = static_cast<int>(std::min<int64_t>(kMaxNt, n_tokens - t0));
-      Tiles<K>::prompt(nt)(w, p, a + t0 * as, as, y + t0 * ldy, ldy);
+  static constexpr auto kWide = tile_table<K, NP>(std::make_integer_sequence<int, MaxNt>{});
+  static constexpr auto kOne = tile_table<K, 1>(std::make_integer_sequence<int, MaxNt>{});
+  // Panel-outer: the panels (~10-50 KB each) stay in L1/L2 while all tokens
+  // stream past them.
+  for (int64_t p = p0; p < p1;) {
+    const bool wide = p + NP <= p1;
+    const auto& table = wide ? kWide : kOne;
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += MaxNt) {
+      const auto nt = static_cast<size_t>(std::min<int64_t>(MaxNt, n_tokens - t0));
+      table[nt - 1](w, p, a + t0 * as, as, y + t0 * ldy, ldy);
     }
+    p += wide ? NP : 1;
   }
 }
 
@@ -490,17 +468,20 @@ void avx512_packed_gemm(const PackedMatrix& w, int64_t p0, int64_t p1, const uin
                         size_t act_stride, int64_t n_tokens, float* y, int64_t ldy) {
   switch (w.type()) {
     case GgmlType::Q4_0:
-      return run_tiles<LegacyK<GgmlType::Q4_0>::At>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run_tiles<LegacyK<GgmlType::Q4_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
+                                                          ldy);
     case GgmlType::Q5_0:
-      return run_tiles<LegacyK<GgmlType::Q5_0>::At>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run_tiles<LegacyK<GgmlType::Q5_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
+                                                          ldy);
     case GgmlType::Q8_0:
-      return run_tiles<LegacyK<GgmlType::Q8_0>::At>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run_tiles<LegacyK<GgmlType::Q8_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
+                                                          ldy);
     case GgmlType::Q4_K:
-      return run_tiles<Q4KK>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run_tiles<Q4KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     case GgmlType::Q6_K:
-      return run_tiles<Q6KK>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run_tiles<Q6KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     case GgmlType::F16:
-      return run_tiles<F16K>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run_tiles<F16K, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     default:
       KILN_CHECK_MSG(false, "avx512_packed_gemm: type without a packed layout");
   }

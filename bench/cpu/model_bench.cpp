@@ -4,6 +4,7 @@
 //
 //   bench_cpu_model quantize IN.gguf OUT.gguf TYPE   TYPE: q4_0 q8_0 q4_k_m q5_0 q4_1 q5_1 f16
 //   bench_cpu_model run MODEL.gguf [-t THREADS] [-p 128] [-n 64] [-r REPS]
+//   bench_cpu_model check MODEL.gguf [-t THREADS]   greedy ids and logits, 1 vs THREADS
 //
 // run: like llama-bench, pp is one forward of N prompt tokens (logits of the
 // last only) on an empty F16 KV cache, tg is N single-token forwards from
@@ -190,6 +191,50 @@ int run_main(const std::string& path, int threads, int n_pp, int n_tg, int reps)
   return 0;
 }
 
+// Greedy decoding of a 32-token prompt for 32 steps; logits of every step.
+std::vector<int32_t> greedy_run(Model& model, std::vector<float>* all_logits) {
+  auto cache = model.make_kv_cache(1, 80).value();
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> tok(1, static_cast<int32_t>(model.config().n_vocab) - 1);
+  Batch batch;
+  for (int i = 0; i < 32; ++i) batch.add(tok(rng), i, 0, i == 31);
+  std::vector<int32_t> ids;
+  std::vector<float> logits;
+  for (int s = 0; s < 32; ++s) {
+    if (!model.forward(batch, *cache, logits).is_ok()) break;
+    all_logits->insert(all_logits->end(), logits.begin(), logits.end());
+    ids.push_back(
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+    batch.clear();
+    batch.add(ids.back(), 32 + s, 0, true);
+  }
+  return ids;
+}
+
+int check_main(const std::string& path, int threads) {
+  std::vector<float> l1, ln;
+  std::vector<int32_t> ids1, idsn;
+  for (int t : {1, threads}) {
+    auto loaded = Model::load(path, {.n_threads = t, .kv_type = GgmlType::F16});
+    if (!loaded.is_ok()) {
+      std::fprintf(stderr, "%s\n", loaded.status().message().c_str());
+      return 1;
+    }
+    (t == 1 ? ids1 : idsn) = greedy_run(*loaded.value(), t == 1 ? &l1 : &ln);
+  }
+  float max_diff = 0;
+  for (size_t i = 0; i < std::min(l1.size(), ln.size()); ++i) {
+    max_diff = std::max(max_diff, std::fabs(l1[i] - ln[i]));
+  }
+  const bool same_ids = ids1 == idsn;
+  const bool same_bits =
+      l1.size() == ln.size() && std::memcmp(l1.data(), ln.data(), l1.size() * 4) == 0;
+  std::printf("1 vs %d threads: greedy ids %s (%zu steps), logits %s (max |diff| %g)\n", threads,
+              same_ids ? "identical" : "DIFFER", ids1.size(),
+              same_bits ? "bit-identical" : "differ", max_diff);
+  return same_ids ? 0 : 1;
+}
+
 int usage() {
   std::fprintf(
       stderr,
@@ -208,7 +253,7 @@ int main(int argc, char** argv) {
     if (argc != 5) return kiln::usage();
     return kiln::quantize_main(argv[2], argv[3], argv[4]);
   }
-  if (cmd != "run") return kiln::usage();
+  if (cmd != "run" && cmd != "check") return kiln::usage();
   int threads = 2, pp = 128, tg = 64, reps = 3;
   for (int i = 3; i + 1 < argc; i += 2) {
     const std::string opt = argv[i];
@@ -225,5 +270,6 @@ int main(int argc, char** argv) {
       return kiln::usage();
     }
   }
+  if (cmd == "check") return kiln::check_main(argv[2], threads);
   return kiln::run_main(argv[2], threads, pp, tg, reps);
 }

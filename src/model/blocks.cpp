@@ -1,6 +1,8 @@
 #include "model/blocks.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <span>
 #include <unordered_map>
 
 #include "backend/cpu/matmul.h"
@@ -17,6 +19,22 @@ constexpr int64_t kGgmlFaTileQ = 64;
 
 void grow(std::vector<float>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+}
+
+// fn(t0, t1) over the batch's tokens: split over the pool for prompts (these
+// O(T x width) loops would otherwise run on the engine thread alone while the
+// workers wait), inline for a few tokens. Each token is handled by one call,
+// so results do not depend on the split.
+template <typename Fn>
+void over_tokens(Forward& f, Fn&& fn) {
+  constexpr int64_t kMinParallel = 8;
+  if (f.n_tokens < kMinParallel || f.pool().size() == 1) {
+    fn(int64_t{0}, f.n_tokens);
+    return;
+  }
+  f.pool().parallel_for(
+      static_cast<size_t>(f.n_tokens),
+      [&](size_t b, size_t e, int) { fn(static_cast<int64_t>(b), static_cast<int64_t>(e)); }, 2);
 }
 
 // y: [n][w.rows] = x: [n][w.cols] times W^T.
@@ -47,6 +65,30 @@ void matmul_rows(ForwardState& st, const Matrix& w, const float* x, int64_t n, f
       std::copy(part + t * nr, part + (t + 1) * nr, y + t * w.rows + r0);
     }
   });
+}
+
+// y_i = W_i x for matrices that read the same x (q/k/v, gate/up): one
+// activation conversion and one parallel_for when all are packed alike.
+void linear_same_input(Forward& f, std::initializer_list<const Matrix*> ws, const float* x,
+                       std::initializer_list<float*> ys) {
+  ForwardState& st = f.state;
+  constexpr size_t kMax = 4;
+  const cpu::PackedMatrix* pms[kMax];
+  float* yp[kMax];
+  size_t n = 0;
+  bool together = st.matmul_mode == MatmulMode::kFast && ws.size() <= kMax;
+  for (auto it = ws.begin(); together && it != ws.end(); ++it, ++n) {
+    pms[n] = st.packed_of(**it);
+    yp[n] = ys.begin()[n];
+    together = pms[n] != nullptr && cpu::PackedMatrix::shares_activations(*pms[n], *pms[0]);
+  }
+  if (together) {
+    cpu::matmul_packed_multi(std::span(pms, n), x, f.n_tokens, std::span(yp, n), st.pool);
+    return;
+  }
+  for (size_t i = 0; i < ws.size(); ++i) {
+    matmul_rows(st, *ws.begin()[i], x, f.n_tokens, ys.begin()[i]);
+  }
 }
 
 }  // namespace
@@ -106,18 +148,25 @@ void linear(Forward& f, const Matrix& w, const float* x, float* y) {
 void add_bias(Forward& f, const Vec& b, float* y) {
   if (b.empty()) return;
   const auto n = static_cast<int64_t>(b.size());
-  for (int64_t t = 0; t < f.n_tokens; ++t) cpu::add(y + t * n, b.data(), y + t * n, n);
+  over_tokens(f, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) cpu::add(y + t * n, b.data(), y + t * n, n);
+  });
 }
 
 void rms_norm_rows(Forward& f, const float* x, const Vec& w, float* y) {
   const auto n = static_cast<int64_t>(w.size());
-  for (int64_t t = 0; t < f.n_tokens; ++t) {
-    cpu::rms_norm(x + t * n, w.data(), y + t * n, n, f.config.norm_eps);
-  }
+  over_tokens(f, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      cpu::rms_norm(x + t * n, w.data(), y + t * n, n, f.config.norm_eps);
+    }
+  });
 }
 
 void add_residual(Forward& f, float* x, const float* y) {
-  cpu::add(x, y, x, f.n_tokens * f.config.n_embd);
+  const int64_t n = f.config.n_embd;
+  over_tokens(f, [&](int64_t t0, int64_t t1) {
+    cpu::add(x + t0 * n, y + t0 * n, x + t0 * n, (t1 - t0) * n);
+  });
 }
 
 void embed_tokens(Forward& f, const Matrix& token_embd, float scale, float* x) {
@@ -145,30 +194,30 @@ void project_qkv(Forward& f, const LayerWeights& w, const AttentionSpec& spec, c
       std::copy(row + qd + kvd, row + qd + 2 * kvd, st.v.data() + t * kvd);
     }
   } else {
-    linear(f, w.wq, in, st.q.data());
-    linear(f, w.wk, in, st.k.data());
-    linear(f, w.wv, in, st.v.data());
+    linear_same_input(f, {&w.wq, &w.wk, &w.wv}, in, {st.q.data(), st.k.data(), st.v.data()});
   }
   add_bias(f, w.bq, st.q.data());
   add_bias(f, w.bk, st.k.data());
   add_bias(f, w.bv, st.v.data());
   const float* cs = st.rope_tables(f.batch, spec.rope);  // [T][n_rot]
-  for (int64_t t = 0; t < T; ++t) {
-    float* qt = st.q.data() + t * qd;
-    float* kt = st.k.data() + t * kvd;
-    if (!w.q_norm.empty()) {
-      for (int64_t h = 0; h < c.n_head; ++h) {
-        cpu::rms_norm(qt + h * hd, w.q_norm.data(), qt + h * hd, hd, c.norm_eps);
+  over_tokens(f, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      float* qt = st.q.data() + t * qd;
+      float* kt = st.k.data() + t * kvd;
+      if (!w.q_norm.empty()) {
+        for (int64_t h = 0; h < c.n_head; ++h) {
+          cpu::rms_norm(qt + h * hd, w.q_norm.data(), qt + h * hd, hd, c.norm_eps);
+        }
       }
-    }
-    if (!w.k_norm.empty()) {
-      for (int64_t h = 0; h < c.n_head_kv; ++h) {
-        cpu::rms_norm(kt + h * hd, w.k_norm.data(), kt + h * hd, hd, c.norm_eps);
+      if (!w.k_norm.empty()) {
+        for (int64_t h = 0; h < c.n_head_kv; ++h) {
+          cpu::rms_norm(kt + h * hd, w.k_norm.data(), kt + h * hd, hd, c.norm_eps);
+        }
       }
+      cpu::rope_apply(qt, c.n_head, hd, cs + t * spec.rope.n_rot, spec.rope);
+      cpu::rope_apply(kt, c.n_head_kv, hd, cs + t * spec.rope.n_rot, spec.rope);
     }
-    cpu::rope_apply(qt, c.n_head, hd, cs + t * spec.rope.n_rot, spec.rope);
-    cpu::rope_apply(kt, c.n_head_kv, hd, cs + t * spec.rope.n_rot, spec.rope);
-  }
+  });
 }
 
 }  // namespace
@@ -256,14 +305,17 @@ void ffn_block(Forward& f, const LayerWeights& w, FfnKind kind, const float* in,
       std::copy(gate + t * 2 * n_ff, gate + t * 2 * n_ff + n_ff, gate + t * n_ff);
     }
   } else {
-    linear(f, w.ffn_gate, in, gate);
-    linear(f, w.ffn_up, in, up);
+    linear_same_input(f, {&w.ffn_gate, &w.ffn_up}, in, {gate, up});
   }
-  if (kind == FfnKind::kSwiGlu) {
-    cpu::swiglu(gate, up, gate, T * n_ff);
-  } else {
-    cpu::geglu_tanh(gate, up, gate, T * n_ff);
-  }
+  over_tokens(f, [&](int64_t t0, int64_t t1) {
+    float* g = gate + t0 * n_ff;
+    const float* u = up + t0 * n_ff;
+    if (kind == FfnKind::kSwiGlu) {
+      cpu::swiglu(g, u, g, (t1 - t0) * n_ff);
+    } else {
+      cpu::geglu_tanh(g, u, g, (t1 - t0) * n_ff);
+    }
+  });
   linear(f, w.ffn_down, gate, out);
 }
 

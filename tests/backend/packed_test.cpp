@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -142,6 +143,47 @@ TEST_F(Packed, IndependentOfThreadsAndBatching) {
   }
 }
 
+// Several matrices on one conversion of X give the same bits as one at a time.
+TEST_F(Packed, MultiMatchesSingleCalls) {
+  const std::vector<std::vector<GgmlType>> groups = {
+      {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q5_0},
+      {GgmlType::Q4_K, GgmlType::Q6_K},
+      {GgmlType::F16, GgmlType::F16}};
+  for (const auto& types : groups) {
+    for (int64_t tokens : {1, 9}) {
+      SCOPED_TRACE(name(types[0]) + " group, " + std::to_string(tokens) + " tokens");
+      ThreadPool pool(2);
+      std::vector<Problem> ps;
+      std::vector<std::unique_ptr<PackedMatrix>> pms;
+      for (size_t i = 0; i < types.size(); ++i) {
+        ps.push_back(make_problem(types[i], 20 + 13 * static_cast<int64_t>(i), 512, tokens, 9));
+        ps.back().x = ps[0].x;  // the same activations
+        pms.push_back(PackedMatrix::pack(types[i], ps[i].w.data(), ps[i].rows, 512, pool));
+        ASSERT_TRUE(pms.back() && PackedMatrix::shares_activations(*pms.back(), *pms[0]));
+      }
+      std::vector<std::vector<float>> ys(types.size());
+      std::vector<const PackedMatrix*> ws;
+      std::vector<float*> yp;
+      for (size_t i = 0; i < types.size(); ++i) {
+        ys[i].assign(tokens * ps[i].rows, std::nanf(""));
+        ws.push_back(pms[i].get());
+        yp.push_back(ys[i].data());
+      }
+      matmul_packed_multi(ws, ps[0].x.data(), tokens, yp, pool);
+      for (size_t i = 0; i < types.size(); ++i) {
+        const auto single = run_packed(ps[i], 1);
+        ASSERT_EQ(std::memcmp(single.data(), ys[i].data(), single.size() * sizeof(float)), 0) << i;
+      }
+    }
+  }
+  ThreadPool pool(1);
+  const Problem a = make_problem(GgmlType::Q4_0, 16, 512, 1, 1);
+  const Problem b = make_problem(GgmlType::Q4_K, 16, 512, 1, 1);
+  auto pa = PackedMatrix::pack(a.type, a.w.data(), 16, 512, pool);
+  auto pb = PackedMatrix::pack(b.type, b.w.data(), 16, 512, pool);
+  EXPECT_FALSE(PackedMatrix::shares_activations(*pa, *pb));  // Q8_0 vs Q8_K activations
+}
+
 // The packed activation rows hold exactly matmul_act.cpp's quants and scales.
 TEST_F(Packed, ActivationConversionMatchesReference) {
   std::mt19937 rng(11);
@@ -160,17 +202,19 @@ TEST_F(Packed, ActivationConversionMatchesReference) {
     std::vector<uint8_t> got(packed_act_stride(type, n));
     avx512_packed_quantize(type, x.data(), n, got.data());
     if (act == GgmlType::Q8_0) {
-      const int offset = type == GgmlType::Q4_0 ? 8 : type == GgmlType::Q5_0 ? 16 : 128;
       for (int64_t b = 0; b < n / 32; ++b) {
         ASSERT_EQ(std::memcmp(got.data() + b * 32, ref.data() + b * 34 + 2, 32), 0) << b;
         Q8Extras e;
         std::memcpy(&e, ref.data() + (n / 32) * 34 + b * sizeof(e), sizeof(e));
         float d;
-        int32_t corr;
         std::memcpy(&d, got.data() + n + b * 4, 4);
-        std::memcpy(&corr, got.data() + n + (n / 32) * 4 + b * 4, 4);
         EXPECT_EQ(quant::f32_to_bits(d), quant::f32_to_bits(e.d)) << b;
-        EXPECT_EQ(corr, -offset * e.sum) << b;
+        const int offsets[3] = {8, 16, 128};  // Q4_0, Q5_0, Q8_0 code biases
+        for (int i = 0; i < 3; ++i) {
+          int32_t corr;
+          std::memcpy(&corr, got.data() + n + (n / 32) * 4 * (1 + i) + b * 4, 4);
+          EXPECT_EQ(corr, -offsets[i] * e.sum) << b;
+        }
       }
     } else if (act == GgmlType::Q8_K) {
       for (int64_t s = 0; s < n / 256; ++s) {

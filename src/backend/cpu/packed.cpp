@@ -13,6 +13,7 @@
 #endif
 
 #include "backend/cpu/matmul.h"
+#include "backend/cpu/matmul_kernels.h"
 #include "backend/cpu/packed_kernels.h"
 #include "core/check.h"
 #include "quant/blocks.h"
@@ -239,7 +240,7 @@ size_t packed_act_stride(GgmlType type, int64_t cols) {
     case GgmlType::Q4_0:
     case GgmlType::Q5_0:
     case GgmlType::Q8_0:
-      return round64(n + (n / 32) * 8);
+      return round64(n + (n / 32) * 16);
     case GgmlType::Q4_K:
     case GgmlType::Q6_K:
       return round64(n + (n / 256) * (4 + 16 + 64));
@@ -280,33 +281,56 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(GgmlType wtype, const void* w, 
   return m;
 }
 
+bool PackedMatrix::shares_activations(const PackedMatrix& a, const PackedMatrix& b) {
+  return a.cols() == b.cols() && activation_type(a.type()) == activation_type(b.type());
+}
+
 void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tokens, float* y,
                    ThreadPool& pool) {
+  const PackedMatrix* ws[] = {&w};
+  float* ys[] = {y};
+  matmul_packed_multi(ws, x, n_tokens, ys, pool);
+}
+
+void matmul_packed_multi(std::span<const PackedMatrix* const> ws, const float* x, int64_t n_tokens,
+                         std::span<float* const> ys, ThreadPool& pool) {
+  KILN_CHECK(!ws.empty() && ws.size() == ys.size());
+  for (const PackedMatrix* w : ws) KILN_CHECK(PackedMatrix::shares_activations(*w, *ws[0]));
   if (n_tokens <= 0) return;
-  const int64_t cols = w.cols();
-  const size_t stride = packed_act_stride(w.type(), cols);
+  const PackedMatrix& w0 = *ws[0];
+  const int64_t cols = w0.cols();
+  const size_t stride = packed_act_stride(w0.type(), cols);
   // Reused across calls (the engine thread calls matmul): no steady-state allocation.
-  thread_local std::vector<uint8_t, std::allocator<uint8_t>> buf;
+  thread_local std::vector<uint8_t> buf;
   const size_t need = stride * static_cast<size_t>(n_tokens) + 64;
   if (buf.size() < need) buf.resize(need);
   uint8_t* act = buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
   auto quantize = [&](size_t b, size_t e) {
     for (size_t t = b; t < e; ++t) {
-      avx512_packed_quantize(w.type(), x + t * cols, cols, act + t * stride);
+      avx512_packed_quantize(w0.type(), x + t * cols, cols, act + t * stride);
     }
   };
-  // One token: not worth waking the pool for (~1 us of work).
+  // A few tokens: not worth a parallel_for (~1 us of work per token).
   if (n_tokens < 4) {
     quantize(0, static_cast<size_t>(n_tokens));
   } else {
     pool.parallel_for(static_cast<size_t>(n_tokens),
                       [&](size_t b, size_t e, int) { quantize(b, e); });
   }
-  // Split by single panels (a 192-row matrix has only 12): the pool hands out
-  // a few contiguous ranges per thread, which the kernels walk 1-4 panels at a time.
-  pool.parallel_for(static_cast<size_t>(w.n_panels()), [&](size_t b, size_t e, int) {
-    avx512_packed_gemm(w, static_cast<int64_t>(b), static_cast<int64_t>(e), act, stride, n_tokens,
-                       y, w.rows());
+  // One job over the panels of all matrices, split by single panels (a
+  // 192-row matrix has only 12): the pool hands out a few contiguous ranges
+  // per thread, which the kernels walk 1-4 panels at a time.
+  int64_t total = 0;
+  for (const PackedMatrix* w : ws) total += w->n_panels();
+  pool.parallel_for(static_cast<size_t>(total), [&](size_t b, size_t e, int) {
+    int64_t first = 0;  // global index of matrix i's first panel
+    for (size_t i = 0; i < ws.size(); ++i) {
+      const int64_t n = ws[i]->n_panels();
+      const int64_t p0 = std::max<int64_t>(static_cast<int64_t>(b) - first, 0);
+      const int64_t p1 = std::min<int64_t>(static_cast<int64_t>(e) - first, n);
+      if (p0 < p1) avx512_packed_gemm(*ws[i], p0, p1, act, stride, n_tokens, ys[i], ws[i]->rows());
+      first += n;
+    }
   });
 }
 

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "core/ggml_type.h"
 #include "core/thread_pool.h"
@@ -48,6 +49,9 @@ class PackedMatrix {
                                             int64_t cols, ThreadPool& pool);
   // True when pack() would succeed for this type and row length on this CPU.
   static bool supported(GgmlType wtype, int64_t cols);
+  // True when a and b read the same converted activations (same cols and dot
+  // type: Q4_0/Q5_0/Q8_0, Q4_K/Q6_K, F16), so matmul_packed_multi can run them together.
+  static bool shares_activations(const PackedMatrix& a, const PackedMatrix& b);
 
   ~PackedMatrix();
   PackedMatrix(const PackedMatrix&) = delete;
@@ -75,5 +79,12 @@ class PackedMatrix {
 // Y [n_tokens][rows] float32. Work split over `pool` by panels.
 void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tokens, float* y,
                    ThreadPool& pool);
+
+// Several matrices applied to the same X (q/k/v, gate/up): Y_i = W_i X, with the
+// activations converted once and one parallel_for over all their panels (fewer
+// synchronizations per token). Precondition: every ws[i] shares_activations
+// with ws[0]; ys.size() == ws.size(); ys[i]: [n_tokens][ws[i]->rows()].
+void matmul_packed_multi(std::span<const PackedMatrix* const> ws, const float* x, int64_t n_tokens,
+                         std::span<float* const> ys, ThreadPool& pool);
 
 }  // namespace kiln::cpu

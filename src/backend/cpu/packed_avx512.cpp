@@ -67,6 +67,10 @@ template <GgmlType kT>
 constexpr size_t kCodeBytes = kT == GgmlType::Q8_0 ? 512 : 256;
 template <GgmlType kT>
 constexpr size_t kHiBytes = kT == GgmlType::Q5_0 ? 64 : 0;
+template <GgmlType kT>
+constexpr int64_t kCorrIndex = kT == GgmlType::Q4_0   ? 0
+                               : kT == GgmlType::Q5_0 ? 1
+                                                      : 2;
 
 template <GgmlType kT, int NP, int NT>
 void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
@@ -76,8 +80,9 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
   const uint8_t* pan = w.panel(p0);
   const uint8_t* hib = pan + nb * kCodeBytes<kT>;
   const uint8_t* db = hib + nb * kHiBytes<kT>;
-  const uint8_t* ad = a + cols;           // d f32 [nb]
-  const uint8_t* ac = a + cols + nb * 4;  // corr i32 [nb]
+  const uint8_t* ad = a + cols;  // d f32 [nb]
+  // corr i32 [3][nb]: this type's block-sum correction
+  const uint8_t* ac = a + cols + nb * 4 + kCorrIndex<kT> * nb * 4;
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   [[maybe_unused]] const __m512i c16 = _mm512_set1_epi8(16);
   __m512 acc[NP][NT];
@@ -359,7 +364,8 @@ inline int32_t hsum_epi32(__m512i v) { return _mm512_reduce_add_epi32(v); }
 
 // ggml's x86 quantize_row_q8_0: d = amax / 127 (stored as half), quants
 // round(x * 127 / amax) to nearest even. Bit-identical to matmul_act.cpp.
-void quantize_q8_0_rows(const float* x, int64_t cols, uint8_t* dst, int offset) {
+// Writes the block-sum corrections of all three legacy weight types.
+void quantize_q8_0_rows(const float* x, int64_t cols, uint8_t* dst) {
   const int64_t nb = cols / 32;
   auto* qs = reinterpret_cast<int8_t*>(dst);
   uint8_t* dd = dst + cols;
@@ -376,9 +382,9 @@ void quantize_q8_0_rows(const float* x, int64_t cols, uint8_t* dst, int offset) 
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * 32 + 16), _mm512_cvtepi32_epi8(q1));
     const int32_t sum = hsum_epi32(_mm512_add_epi32(q0, q1));
     const float dh = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
-    const int32_t c = -offset * sum;
     std::memcpy(dd + b * 4, &dh, 4);
-    std::memcpy(corr + b * 4, &c, 4);
+    const int32_t c[3] = {-8 * sum, -16 * sum, -128 * sum};
+    for (int i = 0; i < 3; ++i) std::memcpy(corr + (i * nb + b) * 4, &c[i], 4);
   }
 }
 
@@ -449,11 +455,9 @@ void round_f16_rows(const float* x, int64_t cols, uint8_t* dst) {
 void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t* dst) {
   switch (type) {
     case GgmlType::Q4_0:
-      return quantize_q8_0_rows(x, cols, dst, 8);
     case GgmlType::Q5_0:
-      return quantize_q8_0_rows(x, cols, dst, 16);
     case GgmlType::Q8_0:
-      return quantize_q8_0_rows(x, cols, dst, 128);
+      return quantize_q8_0_rows(x, cols, dst);
     case GgmlType::Q4_K:
     case GgmlType::Q6_K:
       return quantize_q8_k_rows(x, cols, dst);

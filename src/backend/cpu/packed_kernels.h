@@ -27,8 +27,9 @@
 //
 // Activation rows (one per token, act_stride bytes apart, 64-byte aligned):
 //   Q8_0 family: qs i8 [cols] | d f32 [nb] (the half-rounded d, as float) |
-//                corr i32 [nb] = -offset * sum(qs of the block), offset = the
-//                weight codes' bias (Q4_0 8, Q5_0 16, Q8_0 128)
+//                corr i32 [3][nb] = -offset * sum(qs of the block) for the
+//                weight codes' biases offset = 8 (Q4_0), 16 (Q5_0), 128 (Q8_0),
+//                so one conversion serves all three weight types
 //   Q8_K family: qs i8 [cols] | d f32 [ns] | s32 i32 [ns][4] = two i16: sums of
 //                the 32-column sub-blocks 2p (low half) and 2p+1 |
 //                neg i32 [ns][16] = -32 * sum of each 16-column group
@@ -52,7 +53,8 @@ size_t packed_act_stride(GgmlType type, int64_t cols);
 // AVX-512 + VNNI kernels (packed_avx512.cpp; only call when
 // cpu_isa_supported(CpuIsa::kAvx512)).
 //
-// Converts one activation row x [cols] to the layout above for weight `type`.
+// Converts one activation row x [cols] to the layout above for weight `type`
+// (any type of the same family gives the same bytes).
 void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t* dst);
 // y[t * ldy + r] for rows r of panels [p0, p1) (rows past w.rows() are not
 // written) and tokens t < n_tokens, activations at act + t * act_stride.

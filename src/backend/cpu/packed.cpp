@@ -68,93 +68,67 @@ void unpack_q6_k(const BlockQ6_K& b, KRow* k) {
   std::memcpy(&k->d, &b.d, 2);
 }
 
-// Packs panel `p` of W into dst (panel_bytes, zeroed by the caller).
-void pack_panel(GgmlType type, const uint8_t* w, size_t w_row, int64_t rows, int64_t cols,
-                int64_t p, uint8_t* dst) {
-  const int64_t nb = cols / 32, ns = cols / 256;
-  for (int r = 0; r < kR; ++r) {
-    const int64_t row = p * kR + r;
-    if (row >= rows) break;  // padding rows stay zero: d = 0
-    const uint8_t* src = w + row * w_row;
-    switch (type) {
-      case GgmlType::Q4_0:
-      case GgmlType::Q5_0:
-      case GgmlType::Q8_0: {
-        const int bb = type == GgmlType::Q4_0 ? 18 : type == GgmlType::Q5_0 ? 22 : 34;
-        const size_t code_bytes = type == GgmlType::Q8_0 ? 512 : 256;
-        const size_t hi_bytes = type == GgmlType::Q5_0 ? 64 : 0;
-        uint8_t* hi = dst + nb * code_bytes;
-        uint8_t* d = hi + nb * hi_bytes;
-        for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* blk = src + b * bb;
-          std::memcpy(d + (b * kR + r) * 2, blk, 2);
-          uint8_t* codes = dst + b * code_bytes;
-          if (type == GgmlType::Q8_0) {
-            for (int g = 0; g < 8; ++g) {
-              for (int j = 0; j < 4; ++j) codes[(g * kR + r) * 4 + j] = blk[2 + 4 * g + j] ^ 0x80;
-            }
-            continue;
-          }
-          const uint8_t* qs = blk + (type == GgmlType::Q5_0 ? 6 : 2);
-          for (int g = 0; g < 4; ++g) std::memcpy(codes + (g * kR + r) * 4, qs + 4 * g, 4);
-          if (type == GgmlType::Q5_0) {
-            uint32_t qh;
-            std::memcpy(&qh, blk + 2, 4);
-            for (int g = 0; g < 8; ++g) {
-              uint64_t m;
-              std::memcpy(&m, hi + b * 64 + g * 8, 8);
-              m |= static_cast<uint64_t>((qh >> (4 * g)) & 0xF) << (4 * r);
-              std::memcpy(hi + b * 64 + g * 8, &m, 8);
-            }
-          }
+// Row r of one panel-block (layouts in packed_kernels.h) from GGUF block(s)
+// `src` (one legacy block, one super-block, or 32 F16 values). dst is zeroed.
+void pack_row_block(GgmlType type, const uint8_t* src, int r, uint8_t* dst) {
+  switch (type) {
+    case GgmlType::Q4_0:
+    case GgmlType::Q5_0: {
+      const bool q5 = type == GgmlType::Q5_0;
+      const uint8_t* qs = src + (q5 ? 6 : 2);
+      uint8_t* nib = dst + (q5 ? 64 : 0);
+      for (int g = 0; g < 4; ++g) std::memcpy(nib + (g * kR + r) * 4, qs + 4 * g, 4);
+      if (q5) {
+        uint32_t qh;
+        std::memcpy(&qh, src + 2, 4);
+        for (int g = 0; g < 8; ++g) {
+          for (int j = 0; j < 4; ++j) dst[r * 4 + j] |= ((qh >> (4 * g + j)) & 1) << g;
         }
-        break;
       }
-      case GgmlType::Q4_K: {
-        uint8_t* sc = dst + ns * 2048;
-        uint8_t* mn = sc + ns * 128;
-        uint8_t* d = mn + ns * 128;
-        uint8_t* dmin = d + ns * 32;
-        KRow k;
-        for (int64_t s = 0; s < ns; ++s) {
-          BlockQ4_K blk;
-          std::memcpy(&blk, src + s * sizeof(blk), sizeof(blk));
-          unpack_q4_k(blk, &k);
-          uint8_t* nib = dst + s * 2048;
-          for (int c = 0; c < 4; ++c) {
-            for (int g = 0; g < 8; ++g)
-              std::memcpy(nib + ((c * 8 + g) * kR + r) * 4, blk.qs + 32 * c + 4 * g, 4);
-          }
-          for (int j = 0; j < 8; ++j) sc[s * 128 + j * kR + r] = static_cast<uint8_t>(k.sc[j]);
-          for (int j = 0; j < 8; ++j)
-            mn[s * 128 + ((j / 2) * kR + r) * 2 + j % 2] = static_cast<uint8_t>(k.mn[j]);
-          std::memcpy(d + (s * kR + r) * 2, &k.d, 2);
-          std::memcpy(dmin + (s * kR + r) * 2, &k.dmin, 2);
-        }
-        break;
-      }
-      case GgmlType::Q6_K: {
-        uint8_t* sc = dst + ns * 4096;
-        uint8_t* d = sc + ns * 256;
-        KRow k;
-        for (int64_t s = 0; s < ns; ++s) {
-          BlockQ6_K blk;
-          std::memcpy(&blk, src + s * sizeof(blk), sizeof(blk));
-          unpack_q6_k(blk, &k);
-          for (int g = 0; g < 64; ++g)
-            std::memcpy(dst + s * 4096 + (g * kR + r) * 4, k.q + 4 * g, 4);
-          for (int j = 0; j < 16; ++j)
-            sc[s * 256 + j * kR + r] = static_cast<uint8_t>(static_cast<int8_t>(k.sc[j]));
-          std::memcpy(d + (s * kR + r) * 2, &k.d, 2);
-        }
-        break;
-      }
-      case GgmlType::F16:
-        for (int64_t c = 0; c < cols; ++c) std::memcpy(dst + (c * kR + r) * 2, src + c * 2, 2);
-        break;
-      default:
-        KILN_CHECK_MSG(false, "pack_panel: type without a packed layout");
+      std::memcpy(dst + (q5 ? 320 : 256) + r * 2, src, 2);
+      return;
     }
+    case GgmlType::Q8_0:
+      for (int g = 0; g < 8; ++g) {
+        for (int j = 0; j < 4; ++j) dst[(g * kR + r) * 4 + j] = src[2 + 4 * g + j] ^ 0x80;
+      }
+      std::memcpy(dst + 512 + r * 2, src, 2);
+      return;
+    case GgmlType::Q4_K: {
+      BlockQ4_K blk;
+      std::memcpy(&blk, src, sizeof(blk));
+      KRow k;
+      unpack_q4_k(blk, &k);
+      for (int c = 0; c < 4; ++c) {
+        for (int g = 0; g < 8; ++g) {
+          std::memcpy(dst + ((c * 8 + g) * kR + r) * 4, blk.qs + 32 * c + 4 * g, 4);
+        }
+      }
+      for (int j = 0; j < 8; ++j) dst[2048 + j * kR + r] = static_cast<uint8_t>(k.sc[j]);
+      for (int j = 0; j < 8; ++j) {
+        dst[2176 + ((j / 2) * kR + r) * 2 + j % 2] = static_cast<uint8_t>(k.mn[j]);
+      }
+      std::memcpy(dst + 2304 + r * 2, &k.d, 2);
+      std::memcpy(dst + 2336 + r * 2, &k.dmin, 2);
+      return;
+    }
+    case GgmlType::Q6_K: {
+      BlockQ6_K blk;
+      std::memcpy(&blk, src, sizeof(blk));
+      KRow k;
+      unpack_q6_k(blk, &k);
+      for (int g = 0; g < 64; ++g) std::memcpy(dst + (g * kR + r) * 4, k.q + 4 * g, 4);
+      for (int j = 0; j < 16; ++j) {
+        dst[4096 + j * kR + r] = static_cast<uint8_t>(static_cast<int8_t>(k.sc[j]));
+      }
+      std::memcpy(dst + 4352 + r * 2, &k.d, 2);
+      return;
+    }
+    case GgmlType::F16:
+      for (int c = 0; c < 32; ++c) std::memcpy(dst + (c * kR + r) * 2, src + c * 2, 2);
+      return;
+    default:
+      KILN_CHECK_MSG(false, "pack_row_block: type without a packed layout");
   }
 }
 
@@ -214,24 +188,27 @@ class PanelArena {
   Chunk* current_ = nullptr;  // the chunk new matrices go to (kept while empty)
 };
 
-size_t packed_panel_bytes(GgmlType type, int64_t cols) {
-  const size_t nb = static_cast<size_t>(cols / 32), ns = static_cast<size_t>(cols / 256);
+size_t packed_block_bytes(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0:
-      return nb * (256 + 32);
+      return 256 + 32;
     case GgmlType::Q5_0:
-      return nb * (256 + 64 + 32);
+      return 256 + 64 + 32;
     case GgmlType::Q8_0:
-      return nb * (512 + 32);
+      return 512 + 32;
     case GgmlType::Q4_K:
-      return ns * (2048 + 128 + 128 + 64);
+      return 2048 + 128 + 128 + 32 + 32;
     case GgmlType::Q6_K:
-      return ns * (4096 + 256 + 32);
+      return 4096 + 256 + 32 + 32;  // + 32 bytes of padding: 64-byte aligned blocks
     case GgmlType::F16:
-      return static_cast<size_t>(cols) * kR * 2;
+      return 32 * kR * 2;
     default:
       return 0;
   }
+}
+
+int64_t packed_block_cols(GgmlType type) {
+  return type == GgmlType::Q4_K || type == GgmlType::Q6_K ? 256 : 32;
 }
 
 size_t packed_act_stride(GgmlType type, int64_t cols) {
@@ -251,14 +228,19 @@ size_t packed_act_stride(GgmlType type, int64_t cols) {
 
 bool PackedMatrix::supported(GgmlType wtype, int64_t cols) {
   if (!cpu_isa_supported(CpuIsa::kAvx512) || cols <= 0) return false;
-  const bool k = wtype == GgmlType::Q4_K || wtype == GgmlType::Q6_K;
-  if (cols % (k ? 256 : 32) != 0) return false;
-  return packed_panel_bytes(wtype, cols) > 0;
+  return packed_block_bytes(wtype) > 0 && cols % packed_block_cols(wtype) == 0;
 }
 
-PackedMatrix::PackedMatrix(GgmlType type, int64_t rows, int64_t cols, size_t panel_bytes)
-    : type_(type), rows_(rows), cols_(cols), panel_bytes_(panel_bytes) {
-  const size_t n = std::max<size_t>(64, round64(panel_bytes_ * static_cast<size_t>(n_panels())));
+PackedMatrix::PackedMatrix(GgmlType type, int64_t rows, int64_t cols)
+    : type_(type),
+      rows_(rows),
+      cols_(cols),
+      n_blocks_(cols / packed_block_cols(type)),
+      block_bytes_(packed_block_bytes(type)) {
+  // Whole groups: the padding panels are zero rows (d = 0).
+  const int64_t groups = (n_panels() + kPanelGroup - 1) / kPanelGroup;
+  group_bytes_ = static_cast<size_t>(kPanelGroup * n_blocks_) * block_bytes_;
+  const size_t n = std::max<size_t>(64, group_bytes_ * static_cast<size_t>(groups));
   data_ = PanelArena::instance().allocate(n, &chunk_);
   std::memset(data_, 0, n);
 }
@@ -268,14 +250,19 @@ PackedMatrix::~PackedMatrix() { PanelArena::instance().release(chunk_); }
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(GgmlType wtype, const void* w, int64_t rows,
                                                  int64_t cols, ThreadPool& pool) {
   if (rows <= 0 || !supported(wtype, cols)) return nullptr;
-  std::unique_ptr<PackedMatrix> m(
-      new PackedMatrix(wtype, rows, cols, packed_panel_bytes(wtype, cols)));
+  std::unique_ptr<PackedMatrix> m(new PackedMatrix(wtype, rows, cols));
   const size_t w_row = quant::row_bytes(wtype, cols);
+  const size_t src_block = quant::row_bytes(wtype, packed_block_cols(wtype));
+  const auto* src = static_cast<const uint8_t*>(w);
   PackedMatrix* pm = m.get();
   pool.parallel_for(static_cast<size_t>(m->n_panels()), [&](size_t b, size_t e, int) {
-    for (size_t p = b; p < e; ++p) {
-      pack_panel(wtype, static_cast<const uint8_t*>(w), w_row, rows, cols, static_cast<int64_t>(p),
-                 pm->data_ + p * pm->panel_bytes_);
+    for (auto p = static_cast<int64_t>(b); p < static_cast<int64_t>(e); ++p) {
+      for (int r = 0; r < kR && p * kR + r < rows; ++r) {
+        const uint8_t* row = src + (p * kR + r) * w_row;
+        for (int64_t k = 0; k < pm->n_blocks_; ++k) {
+          pack_row_block(wtype, row + k * src_block, r, const_cast<uint8_t*>(pm->block(p, k)));
+        }
+      }
     }
   });
   return m;

@@ -1,29 +1,31 @@
 // Internal to the packed matmul (packed.h): panel and activation layouts, and
 // the AVX-512 kernels (packed_avx512.cpp) that read them.
 //
-// Panel layouts (16 rows, zero-padded; nb = cols / 32, ns = cols / 256). A
-// "k-group" is 4 consecutive columns; a 64-byte group vector holds, in int32
-// lane r, the 4 codes of row r for that k-group (so vpdpbusd with the 4
-// activation bytes broadcast adds row r's partial dot to lane r). Regions are
-// stored one after the other, each over all blocks of the panel:
+// Panel layouts. A panel is 16 rows (zero-padded), cut into blocks along the
+// row: 32 columns (legacy, F16) or a 256-column super-block (K-quants). The
+// blocks of the 4 panels of a group are interleaved (PackedMatrix::block), so
+// a panel-block is self-contained. A "k-group" is 4 consecutive columns; a
+// 64-byte group vector holds, in int32 lane r, the 4 codes of row r for that
+// k-group (so vpdpbusd with the 4 activation bytes broadcast adds row r's
+// partial dot to lane r). One panel-block, byte offsets:
 //
-//   Q4_0  nib [nb][4][16 rows][4 B]    byte j of (g, r) = row r's qs[4g + j]:
-//                                        low nibble column 4g+j, high 16+4g+j
-//         d   [nb][16] half
-//   Q5_0  nib as Q4_0
-//         hi  [nb][8] u64              bit 4r+j of mask g: 5th bit of column 4g+j, row r
-//         d   [nb][16] half
-//   Q8_0  u8  [nb][8][16][4]           q + 128 of column 4g+j (g = 0..7)
-//         d   [nb][16] half
-//   Q4_K  nib [ns][4][8][16][4]        (chunk c, group g): row r's qs[32c + 4g + j]:
-//                                        low nibble column 64c+4g+j, high 64c+32+4g+j
-//         sc  [ns][8][16] u8           6-bit scale of sub-block s (32 columns)
-//         mn  [ns][4][16][2] u8        6-bit mins of sub-blocks 2p, 2p+1
-//         d   [ns][16] half, dmin [ns][16] half
-//   Q6_K  u8  [ns][64][16][4]          code (0..63) of column 4g+j (g = 0..63)
-//         sc  [ns][16][16] i8          scale of sub-block s (16 columns)
-//         d   [ns][16] half
-//   F16   h   [cols][16] half          column c of the 16 rows
+//   Q4_0 (288)  0 nib [4][16 rows][4 B]   byte j of (g, r) = row r's qs[4g + j]:
+//                                          low nibble column 4g+j, high 16+4g+j
+//             256 d [16] half
+//   Q5_0 (352)  0 hi [16][4] u8           bit g of byte (r, j): 5th bit of column 4g+j, row r
+//              64 nib as Q4_0
+//             320 d [16] half
+//   Q8_0 (544)  0 u8 [8][16][4]           q + 128 of column 4g+j
+//             512 d [16] half
+//   Q4_K (2368) 0 nib [4][8][16][4]       (chunk c, group g): row r's qs[32c + 4g + j]:
+//                                          low nibble column 64c+4g+j, high 64c+32+4g+j
+//            2048 sc [8][16] u8           6-bit scale of sub-block s (32 columns)
+//            2176 mn [4][16][2] u8        6-bit mins of sub-blocks 2p, 2p+1
+//            2304 d [16] half, 2336 dmin [16] half
+//   Q6_K (4416) 0 u8 [64][16][4]          code (0..63) of column 4g+j
+//            4096 sc [16][16] i8          scale of sub-block s (16 columns)
+//            4352 d [16] half, then 32 bytes of padding
+//   F16 (1024)  0 h [32][16] half         column c of the 16 rows
 //
 // Activation rows (one per token, act_stride bytes apart, 64-byte aligned):
 //   Q8_0 family: qs i8 [cols] | d f32 [nb] (the half-rounded d, as float) |
@@ -45,8 +47,10 @@ namespace kiln::cpu {
 
 class PackedMatrix;
 
-// Bytes of one panel, or 0 when the type has no packed layout.
-size_t packed_panel_bytes(GgmlType type, int64_t cols);
+// Bytes of one panel-block, or 0 when the type has no packed layout.
+size_t packed_block_bytes(GgmlType type);
+// Columns of one block: 32, or 256 for the K-quants.
+int64_t packed_block_cols(GgmlType type);
 // Bytes of one activation row for packed `type` (a multiple of 64).
 size_t packed_act_stride(GgmlType type, int64_t cols);
 

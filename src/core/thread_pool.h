@@ -2,8 +2,8 @@
 //
 // parallel_for splits [0, n) into ranges whose boundaries are multiples of
 // `grain` and runs fn on them on all threads (the calling thread takes part);
-// it returns when every range is done. Ranges are handed out dynamically, a
-// few per thread, so one thread may run fn several times, and a worker that
+// it returns when every range is done. Ranges are handed out dynamically,
+// about eight per thread, so one thread may run fn several times, and a worker that
 // is slow to arrive (asleep, or descheduled on a shared machine) never holds
 // the caller up: the caller takes the remaining ranges itself and only waits
 // for workers that have already started one. Results must therefore not

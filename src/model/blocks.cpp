@@ -138,7 +138,8 @@ void ForwardState::reserve(int64_t n_tokens, int64_t n_ctx) {
   grow(attn, n_tokens * c.q_dim());
   grow(gate, n_tokens * 2 * c.n_ff);
   grow(up, n_tokens * c.n_ff);
-  for (auto& s : scores) grow(s, n_ctx);
+  // attention_kt scores of one GQA group.
+  for (auto& s : scores) grow(s, n_ctx * (c.n_head / c.n_head_kv));
 }
 
 void linear(Forward& f, const Matrix& w, const float* x, float* y) {
@@ -247,7 +248,10 @@ void attention_block(Forward& f, int64_t il, const LayerWeights& w, const Attent
       if (st.kt.size() <= i) st.kt.resize(i + 1);
       const int32_t n_pos = f.cache.seq_length(seq);
       const KvRows r = f.cache.read(il, seq, n_pos, st.kv_scratch[i]);
-      const int64_t ld = (n_pos + 15) / 16 * 16;
+      // Rows of kt a whole number of 16-float vectors apart, but an odd number
+      // of them: a power-of-two stride would put every 8th row in the same L1 set.
+      int64_t ld = (n_pos + 15) / 16 * 16;
+      if ((ld / 16) % 2 == 0) ld += 16;
       grow(st.kt[i], c.n_head_kv * hd * ld);
       for (int64_t g = 0; g < c.n_head_kv; ++g) {
         cpu::transpose_keys(r.k + g * hd, kvd, n_pos, hd, st.kt[i].data() + g * hd * ld, ld);
@@ -268,22 +272,26 @@ void attention_block(Forward& f, int64_t il, const LayerWeights& w, const Attent
   // fewer than 64 queries (decode, short prompts) accumulates V in F16; larger
   // batches take ggml's tiled F32 path, which plain F32 attention matches.
   const bool ggml_fa = st.attention_mode == AttentionMode::kGgmlF16 && T < kGgmlFaTileQ;
-  // One work item per (token, query head): each is computed by exactly one
-  // thread, so results do not depend on the thread count.
-  st.pool.parallel_for(static_cast<size_t>(T * c.n_head), [&](size_t b, size_t e, int ti) {
+  // One work item per (token, KV head): the group's query heads share each
+  // key and value row load. Each item is computed by exactly one thread, so
+  // results do not depend on the thread count.
+  st.pool.parallel_for(static_cast<size_t>(T * c.n_head_kv), [&](size_t b, size_t e, int ti) {
     float* scores = st.scores[static_cast<size_t>(ti)].data();
     for (size_t u = b; u < e; ++u) {
-      const int64_t t = static_cast<int64_t>(u) / c.n_head, h = static_cast<int64_t>(u) % c.n_head;
-      const int64_t g = h / group, pos = f.batch.positions[t];
+      const int64_t t = static_cast<int64_t>(u) / c.n_head_kv;
+      const int64_t g = static_cast<int64_t>(u) % c.n_head_kv, pos = f.batch.positions[t];
       const int64_t begin = spec.n_swa > 0 ? std::max<int64_t>(0, pos - spec.n_swa + 1) : 0;
-      const float* q = st.q.data() + t * qd + h * hd;
-      float* o = st.attn.data() + t * qd + h * hd;
       const SeqKvView& sk = seqs[static_cast<size_t>(seq_of[t])];
+      const int64_t q0 = t * qd + g * group * hd;  // the group's first query head
       if (ggml_fa) {
-        cpu::attention_f16acc(q, sk.rows.k + g * hd, sk.rows.v + g * hd, begin, pos + 1, p, o);
+        for (int64_t h = 0; h < group; ++h) {
+          cpu::attention_f16acc(st.q.data() + q0 + h * hd, sk.rows.k + g * hd, sk.rows.v + g * hd,
+                                begin, pos + 1, p, st.attn.data() + q0 + h * hd);
+        }
       } else {
-        cpu::attention_kt(q, sk.kt + g * hd * sk.ld, sk.ld, sk.rows.v + g * hd, kvd, begin,
-                          pos + 1, hd, spec.scale, spec.softcap, o, scores);
+        cpu::attention_kt(st.q.data() + q0, group, sk.kt + g * hd * sk.ld, sk.ld,
+                          sk.rows.v + g * hd, kvd, begin, pos + 1, hd, spec.scale, spec.softcap,
+                          st.attn.data() + q0, scores);
       }
     }
   });

@@ -55,7 +55,7 @@ class ForwardState {
   std::vector<float> gate;                 // [T][n_ff] (or [T][2 n_ff] fused)
   std::vector<float> up;                   // [T][n_ff]
   std::vector<float> rows;                 // [n_wanted][n_embd] final-normed rows for the head
-  std::vector<std::vector<float>> scores;  // [n_threads][n_ctx]
+  std::vector<std::vector<float>> scores;  // [n_threads][n_head / n_head_kv][n_ctx]
   std::vector<KvScratch> kv_scratch;       // one per distinct sequence of the batch
   std::vector<std::vector<float>> kt;      // per sequence: keys transposed [n_head_kv][hd][ld]
   std::vector<SeqKvView> seq_kv;           // per sequence of the batch (attention_block)

@@ -46,23 +46,29 @@ std::vector<double> attention_ref(const float* q, const float* k, const float* v
 }
 
 TEST(Ops, AttentionWithTransposedKeysMatchesReference) {
-  for (int64_t hd : {8, 64, 72, 128, 200}) {
-    for (int64_t n_keys : {1, 15, 16, 17, 70}) {
-      for (float softcap : {0.0f, 30.0f}) {
-        SCOPED_TRACE("hd " + std::to_string(hd) + " keys " + std::to_string(n_keys));
-        const int64_t stride = hd * 3 + 5;  // rows of a wider KV cache, head at offset 0
-        const auto q = randn(hd, 1), k = randn(n_keys * stride, 2), v = randn(n_keys * stride, 3);
-        const int64_t ld = (n_keys + 15) / 16 * 16;
-        std::vector<float> kt(hd * ld, NAN);
-        transpose_keys(k.data(), stride, n_keys, hd, kt.data(), ld);
-        for (int64_t begin : {int64_t{0}, n_keys / 2}) {
-          std::vector<float> out(hd, NAN), scores(n_keys);
-          const float scale = 1.0f / std::sqrt(float(hd));
-          attention_kt(q.data(), kt.data(), ld, v.data(), stride, begin, n_keys, hd, scale, softcap,
-                       out.data(), scores.data());
-          const auto want = attention_ref(q.data(), k.data(), v.data(), stride, begin, n_keys, hd,
-                                          scale, softcap);
-          for (int64_t i = 0; i < hd; ++i) ASSERT_NEAR(out[i], want[i], 2e-5) << i;
+  for (int64_t hd : {8, 64, 96, 128, 200}) {
+    for (int64_t n_q : {1, 3, 6}) {  // 6: more heads than one SIMD group takes
+      for (int64_t n_keys : {1, 15, 16, 17, 70}) {
+        for (float softcap : {0.0f, 30.0f}) {
+          SCOPED_TRACE("hd " + std::to_string(hd) + " heads " + std::to_string(n_q) + " keys " +
+                       std::to_string(n_keys));
+          const int64_t stride = hd * 3 + 5;  // rows of a wider KV cache, head at offset 0
+          const auto q = randn(n_q * hd, 1), k = randn(n_keys * stride, 2);
+          const auto v = randn(n_keys * stride, 3);
+          const int64_t ld = (n_keys + 15) / 16 * 16 + 16;
+          std::vector<float> kt(hd * ld, NAN);
+          transpose_keys(k.data(), stride, n_keys, hd, kt.data(), ld);
+          for (int64_t begin : {int64_t{0}, n_keys / 2}) {
+            std::vector<float> out(n_q * hd, NAN), scores(n_q * n_keys);
+            const float scale = 1.0f / std::sqrt(float(hd));
+            attention_kt(q.data(), n_q, kt.data(), ld, v.data(), stride, begin, n_keys, hd, scale,
+                         softcap, out.data(), scores.data());
+            for (int64_t h = 0; h < n_q; ++h) {
+              const auto want = attention_ref(q.data() + h * hd, k.data(), v.data(), stride, begin,
+                                              n_keys, hd, scale, softcap);
+              for (int64_t i = 0; i < hd; ++i) ASSERT_NEAR(out[h * hd + i], want[i], 2e-5) << i;
+            }
+          }
         }
       }
     }

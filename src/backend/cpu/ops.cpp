@@ -47,8 +47,8 @@ void avx512_rms_norm(const float*, const float*, float*, int64_t, float) {}
 void avx512_swiglu(const float*, const float*, float*, int64_t) {}
 void avx512_f32_to_f16(const float*, uint16_t*, int64_t) {}
 void avx512_f16_to_f32(const uint16_t*, float*, int64_t) {}
-bool avx512_attention_kt(const float*, const float*, int64_t, const float*, int64_t, int64_t,
-                         int64_t, int64_t, float, float, float*, float*) {
+bool avx512_attention_kt(const float*, int64_t, const float*, int64_t, const float*, int64_t,
+                         int64_t, int64_t, int64_t, float, float, float*, float*) {
   return false;
 }
 #endif
@@ -196,28 +196,33 @@ void transpose_keys(const float* k, int64_t kv_stride, int64_t n_keys, int64_t h
   }
 }
 
-void attention_kt(const float* q, const float* kt, int64_t ld, const float* v, int64_t v_stride,
-                  int64_t key_begin, int64_t key_end, int64_t head_dim, float scale, float softcap,
-                  float* out, float* scores) {
-  if (ops_use_avx512() && avx512_attention_kt(q, kt, ld, v, v_stride, key_begin, key_end, head_dim,
-                                              scale, softcap, out, scores)) {
+void attention_kt(const float* q, int64_t n_q, const float* kt, int64_t ld, const float* v,
+                  int64_t v_stride, int64_t key_begin, int64_t key_end, int64_t head_dim,
+                  float scale, float softcap, float* out, float* scores) {
+  if (ops_use_avx512() && avx512_attention_kt(q, n_q, kt, ld, v, v_stride, key_begin, key_end,
+                                              head_dim, scale, softcap, out, scores)) {
     return;
   }
   const int64_t n_keys = key_end - key_begin;
-  for (int64_t j = 0; j < n_keys; ++j) scores[j] = 0.0f;
-  for (int64_t d = 0; d < head_dim; ++d) {
-    const float* row = kt + d * ld + key_begin;
-    for (int64_t j = 0; j < n_keys; ++j) scores[j] += q[d] * row[j];
+  for (int64_t h = 0; h < n_q; ++h) {
+    const float* qh = q + h * head_dim;
+    for (int64_t j = 0; j < n_keys; ++j) scores[j] = 0.0f;
+    for (int64_t d = 0; d < head_dim; ++d) {
+      const float* row = kt + d * ld + key_begin;
+      for (int64_t j = 0; j < n_keys; ++j) scores[j] += qh[d] * row[j];
+    }
+    for (int64_t j = 0; j < n_keys; ++j) {
+      float s = scores[j] * scale;
+      if (softcap > 0.0f) s = softcap * std::tanh(s / softcap);
+      scores[j] = s;
+    }
+    softmax(scores, n_keys);
+    float* oh = out + h * head_dim;
+    std::fill(oh, oh + head_dim, 0.0f);
+    for (int64_t j = 0; j < n_keys; ++j) {
+      axpy(scores[j], v + (key_begin + j) * v_stride, oh, head_dim);
+    }
   }
-  for (int64_t j = 0; j < n_keys; ++j) {
-    float s = scores[j] * scale;
-    if (softcap > 0.0f) s = softcap * std::tanh(s / softcap);
-    scores[j] = s;
-  }
-  softmax(scores, n_keys);
-  std::fill(out, out + head_dim, 0.0f);
-  for (int64_t j = 0; j < n_keys; ++j)
-    axpy(scores[j], v + (key_begin + j) * v_stride, out, head_dim);
 }
 
 }  // namespace kiln::cpu

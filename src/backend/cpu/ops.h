@@ -103,12 +103,13 @@ void attention_f16acc(const float* q, const float* k, const float* v, int64_t ke
 // element d (transpose_keys), j < n_keys <= ld.
 void transpose_keys(const float* k, int64_t kv_stride, int64_t n_keys, int64_t head_dim, float* kt,
                     int64_t ld);
-// One query head q: [head_dim] over keys [key_begin, key_end): out: [head_dim]
-// = sum_j softmax(scale * q.k_j (softcapped if softcap > 0))_j v_j, with v_j
-// at v + j * v_stride. scores: scratch of at least key_end floats.
+// n_q query heads sharing this KV head (a GQA group; n_q >= 1) over keys
+// [key_begin, key_end): q, out: [n_q][head_dim]; out[h] = sum_j softmax_j(scale
+// * q[h].k_j, softcapped if softcap > 0) v_j, with v_j at v + j * v_stride.
+// scores: scratch of at least n_q * (key_end - key_begin) floats.
 // Precondition: key_begin < key_end.
-void attention_kt(const float* q, const float* kt, int64_t ld, const float* v, int64_t v_stride,
-                  int64_t key_begin, int64_t key_end, int64_t head_dim, float scale, float softcap,
-                  float* out, float* scores);
+void attention_kt(const float* q, int64_t n_q, const float* kt, int64_t ld, const float* v,
+                  int64_t v_stride, int64_t key_begin, int64_t key_end, int64_t head_dim,
+                  float scale, float softcap, float* out, float* scores);
 
 }  // namespace kiln::cpu

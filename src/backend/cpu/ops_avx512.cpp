@@ -14,8 +14,10 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "backend/cpu/ops_simd.h"
 
@@ -49,71 +51,33 @@ inline __m512 silu512(__m512 a) {
   return _mm512_div_ps(a, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
-inline float exp1(float x) { return _mm512_cvtss_f32(exp512(_mm512_set1_ps(x))); }
-
-// x = exp(x - max) / sum, sum in double (ggml). x: [n].
+// x = exp(x - max) / sum, sum in double (ggml). x: [n]. Tails masked.
 void softmax_inplace(float* x, int64_t n) {
-  int64_t i = 0;
+  auto tail = [&](int64_t i) {
+    return n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+  };
   __m512 m = _mm512_set1_ps(-INFINITY);
-  for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
-  float max = _mm512_reduce_max_ps(m);
-  for (; i < n; ++i) max = std::max(max, x[i]);
-  const __m512 vmax = _mm512_set1_ps(max);
+  for (int64_t i = 0; i < n; i += 16) {
+    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail(i), x + i));
+  }
+  const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(m));
   __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
-  for (i = 0; i + 16 <= n; i += 16) {
-    const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmax));
-    _mm512_storeu_ps(x + i, e);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = tail(i);
+    // Masked-off lanes become exp(-inf) = 0 and add nothing to the sum.
+    const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), k, x + i);
+    const __m512 e = _mm512_maskz_mov_ps(k, exp512(_mm512_sub_ps(v, vmax)));
+    _mm512_mask_storeu_ps(x + i, k, e);
     s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
     s1 = _mm512_add_pd(
         s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
   }
-  double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-  for (; i < n; ++i) {
-    x[i] = exp1(x[i] - max);
-    sum += static_cast<double>(x[i]);
+  const double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+  const __m512 vinv = _mm512_set1_ps(sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = tail(i);
+    _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), vinv));
   }
-  const float inv = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
-  const __m512 vinv = _mm512_set1_ps(inv);
-  for (i = 0; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vinv));
-  for (; i < n; ++i) x[i] *= inv;
-}
-
-// out: [head_dim] = sum_j p[j] * v[j * v_stride + .], NC >= ceil(head_dim / 16)
-// 16-float chunks (the last one masked).
-template <int NC>
-__attribute__((noinline)) void weighted_sum(const float* p, int64_t n, const float* v,
-                                            int64_t v_stride, int64_t head_dim, float* out) {
-  __m512 o[NC];
-  for (int c = 0; c < NC; ++c) o[c] = _mm512_setzero_ps();
-  const int64_t left = head_dim - 16 * (NC - 1);  // 1..16 elements in the last chunk
-  const __mmask16 last = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-  // Two keys per step into separate accumulators: 2 * NC FMA chains in flight.
-  __m512 o2[NC];
-  for (int c = 0; c < NC; ++c) o2[c] = _mm512_setzero_ps();
-  int64_t j = 0;
-  for (; j + 2 <= n; j += 2) {
-    const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);
-    const float* v0 = v + j * v_stride;
-    const float* v1 = v0 + v_stride;
-#pragma GCC unroll 16
-    for (int c = 0; c < NC - 1; ++c) {
-      o[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(v0 + 16 * c), o[c]);
-      o2[c] = _mm512_fmadd_ps(p1, _mm512_loadu_ps(v1 + 16 * c), o2[c]);
-    }
-    o[NC - 1] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(last, v0 + 16 * (NC - 1)), o[NC - 1]);
-    o2[NC - 1] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(last, v1 + 16 * (NC - 1)), o2[NC - 1]);
-  }
-  if (j < n) {
-    const __m512 p0 = _mm512_set1_ps(p[j]);
-    const float* v0 = v + j * v_stride;
-#pragma GCC unroll 16
-    for (int c = 0; c < NC - 1; ++c) o[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(v0 + 16 * c), o[c]);
-    o[NC - 1] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(last, v0 + 16 * (NC - 1)), o[NC - 1]);
-  }
-  for (int c = 0; c < NC; ++c) o[c] = _mm512_add_ps(o[c], o2[c]);
-  for (int c = 0; c < NC - 1; ++c) _mm512_storeu_ps(out + 16 * c, o[c]);
-  _mm512_mask_storeu_ps(out + 16 * (NC - 1), last, o[NC - 1]);
 }
 
 }  // namespace
@@ -172,67 +136,111 @@ void avx512_f16_to_f32(const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = _cvtsh_ss(x[i]);
 }
 
-bool avx512_attention_kt(const float* q, const float* kt, int64_t ld, const float* v,
-                         int64_t v_stride, int64_t key_begin, int64_t key_end, int64_t head_dim,
-                         float scale, float softcap, float* out, float* scores) {
-  const int nc = static_cast<int>((head_dim + 15) / 16);
-  if (nc > 8) return false;  // head_dim <= 128 (the scalar path takes the rest)
-  const int64_t n = key_end - key_begin;
-  // Scores, 16 keys per vector; eight partial sums over d keep eight FMA chains in flight.
+namespace {
+
+// Attention of G query heads sharing one KV head, head_dim = 16 * NC:
+// q, out: [G][head_dim]; scores: [G][n]. Each key row (scores) and value row
+// (P.V) loaded once serves all G heads, which halves the loads per FMA.
+template <int G, int NC>
+void group_attention(const float* q, const float* kt, int64_t ld, const float* v, int64_t v_stride,
+                     int64_t key_begin, int64_t n, float scale, float softcap, float* out,
+                     float* scores) {
+  constexpr int64_t kHd = 16 * NC;
+  // Partial sums over d per head: enough independent FMA chains (>= 6) for any G.
+  constexpr int kP = G >= 3 ? 2 : G == 2 ? 4 : 8;
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m =
         n - j >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - j)) - 1);
     const float* col = kt + key_begin + j;
-    __m512 a[8];
-    for (int i = 0; i < 8; ++i) a[i] = _mm512_setzero_ps();
-    int64_t d = 0;
-    for (; d + 8 <= head_dim; d += 8) {
+    __m512 a[G][kP];
+    for (int h = 0; h < G; ++h)
+      for (int i = 0; i < kP; ++i) a[h][i] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < kHd; d += kP) {
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        a[i] = _mm512_fmadd_ps(_mm512_set1_ps(q[d + i]),
-                               _mm512_maskz_loadu_ps(m, col + (d + i) * ld), a[i]);
+      for (int i = 0; i < kP; ++i) {
+        const __m512 kv = _mm512_maskz_loadu_ps(m, col + (d + i) * ld);
+        for (int h = 0; h < G; ++h) {
+          a[h][i] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * kHd + d + i]), kv, a[h][i]);
+        }
       }
     }
-    for (; d < head_dim; ++d) {
-      a[0] = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_maskz_loadu_ps(m, col + d * ld), a[0]);
+    for (int h = 0; h < G; ++h) {
+      __m512 s = a[h][0];
+      for (int i = 1; i < kP; ++i) s = _mm512_add_ps(s, a[h][i]);
+      _mm512_mask_storeu_ps(scores + h * n + j, m, _mm512_mul_ps(s, _mm512_set1_ps(scale)));
     }
-    const __m512 s =
-        _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])),
-                      _mm512_add_ps(_mm512_add_ps(a[4], a[5]), _mm512_add_ps(a[6], a[7])));
-    _mm512_mask_storeu_ps(scores + j, m, _mm512_mul_ps(s, _mm512_set1_ps(scale)));
   }
-  if (softcap > 0.0f) {
-    for (int64_t j = 0; j < n; ++j) scores[j] = softcap * std::tanh(scores[j] / softcap);
+  for (int h = 0; h < G; ++h) {
+    float* sh = scores + h * n;
+    if (softcap > 0.0f) {
+      for (int64_t j = 0; j < n; ++j) sh[j] = softcap * std::tanh(sh[j] / softcap);
+    }
+    softmax_inplace(sh, n);
   }
-  softmax_inplace(scores, n);
+  // P.V: G * NC accumulators; two keys per step when that is under 8 chains.
+  constexpr int kU = G * NC >= 8 ? 1 : 2;
+  __m512 o[kU][G][NC];
+  for (int u = 0; u < kU; ++u)
+    for (int h = 0; h < G; ++h)
+      for (int c = 0; c < NC; ++c) o[u][h][c] = _mm512_setzero_ps();
   const float* vb = v + key_begin * v_stride;
-  switch (nc) {  // register-resident accumulators need a compile-time count
-    case 1:
-      weighted_sum<1>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 2:
-      weighted_sum<2>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 3:
-      weighted_sum<3>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 4:
-      weighted_sum<4>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 5:
-      weighted_sum<5>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 6:
-      weighted_sum<6>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 7:
-      weighted_sum<7>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    case 8:
-      weighted_sum<8>(scores, n, vb, v_stride, head_dim, out);
-      break;
-    default:
-      return false;
+  int64_t j = 0;
+  for (; j + kU <= n; j += kU) {
+    for (int u = 0; u < kU; ++u) {
+      const float* vj = vb + (j + u) * v_stride;
+#pragma GCC unroll 8
+      for (int c = 0; c < NC; ++c) {
+        const __m512 vc = _mm512_loadu_ps(vj + 16 * c);
+        for (int h = 0; h < G; ++h) {
+          o[u][h][c] = _mm512_fmadd_ps(_mm512_set1_ps(scores[h * n + j + u]), vc, o[u][h][c]);
+        }
+      }
+    }
+  }
+  for (; j < n; ++j) {
+    const float* vj = vb + j * v_stride;
+    for (int c = 0; c < NC; ++c) {
+      const __m512 vc = _mm512_loadu_ps(vj + 16 * c);
+      for (int h = 0; h < G; ++h) {
+        o[0][h][c] = _mm512_fmadd_ps(_mm512_set1_ps(scores[h * n + j]), vc, o[0][h][c]);
+      }
+    }
+  }
+  for (int h = 0; h < G; ++h) {
+    for (int c = 0; c < NC; ++c) {
+      __m512 r = o[0][h][c];
+      for (int u = 1; u < kU; ++u) r = _mm512_add_ps(r, o[u][h][c]);
+      _mm512_storeu_ps(out + h * kHd + 16 * c, r);
+    }
+  }
+}
+
+using GroupFn = void (*)(const float*, const float*, int64_t, const float*, int64_t, int64_t,
+                         int64_t, float, float, float*, float*);
+
+template <int G, int... C>
+constexpr std::array<GroupFn, sizeof...(C)> group_row(std::integer_sequence<int, C...>) {
+  return {group_attention<G, C + 1>...};
+}
+
+}  // namespace
+
+bool avx512_attention_kt(const float* q, int64_t n_q, const float* kt, int64_t ld, const float* v,
+                         int64_t v_stride, int64_t key_begin, int64_t key_end, int64_t head_dim,
+                         float scale, float softcap, float* out, float* scores) {
+  // [G - 1][NC - 1] for up to 4 heads at once and head_dim 16..128.
+  static constexpr std::array<std::array<GroupFn, 8>, 4> kFns = {
+      group_row<1>(std::make_integer_sequence<int, 8>{}),
+      group_row<2>(std::make_integer_sequence<int, 8>{}),
+      group_row<3>(std::make_integer_sequence<int, 8>{}),
+      group_row<4>(std::make_integer_sequence<int, 8>{})};
+  if (head_dim % 16 != 0 || head_dim > 128) return false;
+  const int64_t n = key_end - key_begin;
+  for (int64_t h = 0; h < n_q; h += 4) {
+    const int64_t g = std::min<int64_t>(4, n_q - h);
+    kFns[static_cast<size_t>(g - 1)][static_cast<size_t>(head_dim / 16 - 1)](
+        q + h * head_dim, kt, ld, v, v_stride, key_begin, n, scale, softcap, out + h * head_dim,
+        scores);
   }
   return true;
 }

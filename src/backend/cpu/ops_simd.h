@@ -16,8 +16,8 @@ void avx512_rms_norm(const float* x, const float* w, float* y, int64_t n, float 
 void avx512_swiglu(const float* gate, const float* up, float* out, int64_t n);
 void avx512_f32_to_f16(const float* x, uint16_t* y, int64_t n);
 void avx512_f16_to_f32(const uint16_t* x, float* y, int64_t n);
-// False (nothing written) when head_dim is over 128.
-bool avx512_attention_kt(const float* q, const float* kt, int64_t ld, const float* v,
+// False (nothing written) unless head_dim is a multiple of 16, at most 128.
+bool avx512_attention_kt(const float* q, int64_t n_q, const float* kt, int64_t ld, const float* v,
                          int64_t v_stride, int64_t key_begin, int64_t key_end, int64_t head_dim,
                          float scale, float softcap, float* out, float* scores);
 

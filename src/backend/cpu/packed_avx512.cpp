@@ -7,8 +7,9 @@
 // broadcasts 4 activation bytes (or 1 float) per token and multiplies them
 // with one group vector of the panel, so the weights are unpacked once per
 // tile and reused NT times, and the block scales of 16 rows are one vector.
-// Prompt tiles use NT up to kMaxNt tokens; single-token calls stream up to 4
-// panels at once (independent accumulator chains hide vpdpbusd latency).
+// Prompt tiles use up to 8 tokens; single-token calls stream the 2 panels of
+// a group at once (one sequential read; two accumulator chains per panel hide
+// the vpdpbusd latency where needed).
 #if defined(__x86_64__)
 // GCC 12 flags the _mm512_undefined_*() operands inside many AVX-512 intrinsics
 // as maybe-uninitialized (a false positive; the lanes are fully overwritten).
@@ -368,14 +369,14 @@ struct F16K {
 };
 
 // Prompt tiles of NP panels x up to MaxNt tokens; the panels left over at the
-// end of the range (fewer than NP) run one at a time. Single tokens: up to 4
-// panels at once.
+// end of the range (fewer than NP) run one at a time. Single tokens: a
+// group's panels at once.
 template <template <int, int> class K, int NP, int MaxNt>
 void run_tiles(const PackedMatrix& w, int64_t p0, int64_t p1, const uint8_t* a, size_t as,
                int64_t n_tokens, float* y, int64_t ldy) {
   if (n_tokens == 1) {
-    static constexpr std::array<TileFn, 4> kSingle = {K<1, 1>::run, K<2, 1>::run, K<3, 1>::run,
-                                                      K<4, 1>::run};
+    static_assert(kPanelGroup == 2);
+    static constexpr std::array<TileFn, 2> kSingle = {K<1, 1>::run, K<2, 1>::run};
     // Tiles never cross a group: its panels are interleaved block by block.
     for (int64_t p = p0; p < p1;) {
       const int64_t np = std::min<int64_t>(kPanelGroup - p % kPanelGroup, p1 - p);

@@ -3,7 +3,7 @@
 //
 // Panel layouts. A panel is 16 rows (zero-padded), cut into blocks along the
 // row: 32 columns (legacy, F16) or a 256-column super-block (K-quants). The
-// blocks of the 4 panels of a group are interleaved (PackedMatrix::block), so
+// blocks of the panels of a group are interleaved (PackedMatrix::block), so
 // a panel-block is self-contained. A "k-group" is 4 consecutive columns; a
 // 64-byte group vector holds, in int32 lane r, the 4 codes of row r for that
 // k-group (so vpdpbusd with the 4 activation bytes broadcast adds row r's

@@ -303,21 +303,24 @@ void matmul_packed_multi(std::span<const PackedMatrix* const> ws, const float* x
     pool.parallel_for(static_cast<size_t>(n_tokens),
                       [&](size_t b, size_t e, int) { quantize(b, e); });
   }
-  // One job over the panel groups of all matrices: a thread never reads part
-  // of a group (the single-token kernels stream whole groups; two threads
-  // sharing one read every other block each, which the prefetchers follow
-  // badly: measured 28 vs 33 GB/s for F16 with 2 threads).
-  int64_t total = 0;  // groups
-  for (const PackedMatrix* w : ws) total += w->n_groups();
+  // One job over the panels of all matrices. Single tokens: in whole groups,
+  // so a thread never reads part of one (the kernels stream whole groups; two
+  // threads sharing one each read every other block, which the prefetchers
+  // follow badly: measured 28 vs 35 GB/s for F16 tg with 2 threads). Prompts
+  // (compute-bound, panels reused from cache): in single panels, which split
+  // small matrices evenly (576 rows: 36 panels, but 18 groups, 9 pieces).
+  const int64_t unit = n_tokens == 1 ? kPanelGroup : 1;  // panels per unit
+  int64_t total = 0;
+  for (const PackedMatrix* w : ws) total += (w->n_panels() + unit - 1) / unit;
   pool.parallel_for(static_cast<size_t>(total), [&](size_t b, size_t e, int) {
-    int64_t first = 0;  // global index of matrix i's first group
+    int64_t first = 0;  // global index of matrix i's first unit
     for (size_t i = 0; i < ws.size(); ++i) {
-      const int64_t n = ws[i]->n_groups();
-      const int64_t g0 = std::max<int64_t>(static_cast<int64_t>(b) - first, 0);
-      const int64_t g1 = std::min<int64_t>(static_cast<int64_t>(e) - first, n);
-      if (g0 < g1) {
-        avx512_packed_gemm(*ws[i], g0 * kPanelGroup, std::min(g1 * kPanelGroup, ws[i]->n_panels()),
-                           act, stride, n_tokens, ys[i], ws[i]->rows());
+      const int64_t np = ws[i]->n_panels(), n = (np + unit - 1) / unit;
+      const int64_t u0 = std::max<int64_t>(static_cast<int64_t>(b) - first, 0);
+      const int64_t u1 = std::min<int64_t>(static_cast<int64_t>(e) - first, n);
+      if (u0 < u1) {
+        avx512_packed_gemm(*ws[i], u0 * unit, std::min(u1 * unit, np), act, stride, n_tokens, ys[i],
+                           ws[i]->rows());
       }
       first += n;
     }

@@ -125,18 +125,39 @@ def test_threads_do_not_change_greedy_output():
     assert one.stdout == two.stdout and len(one.stdout) > 0
 
 
+# Questions whose first answer tokens are not near-ties on this 135M model (both
+# the fast and the exact path give the same answers); "What is the capital of
+# France?" is not one of them: "The" vs "L" differ by 0.1 logit there.
 def test_chat_answers_and_reuses_prefix():
     r = kiln("run", "-m", SMOL, "--chat", "--temp", 0, "-n", 24, "--log-level", "info",
-             stdin=b"What is the capital of France?\nAnd the capital of Italy?\n")
+             stdin=b"What color is the sky?\nHow many legs does a dog have?\n")
     assert r.returncode == 0, r.stderr
     answers = r.stdout.decode().strip().split("\n")
-    assert "Paris" in answers[0] and "Rome" in r.stdout.decode()
+    assert len(answers) == 2, answers
+    assert "blue" in answers[0] and ("four" in answers[1] or "4" in answers[1]), answers
     turns = [l for l in r.stderr.decode().splitlines() if "chat:" in l and "prompt tokens" in l]
     assert len(turns) == 2
     # The second turn re-runs only the new tokens: "(N new)" is less than the prompt.
     second = turns[1].split("chat: ")[1]
     total, new = int(second.split()[0]), int(second.split("(")[1].split()[0])
     assert 0 < new < total
+
+
+# The chat path is the template, special-token parsing and the generator: its
+# first answer equals a plain run on the prompt `kiln tokenize --chat` renders.
+def test_chat_equals_run_on_rendered_prompt(tmp_path):
+    question = "Name a fruit that is yellow."
+    msgs = tmp_path / "m.json"
+    msgs.write_text(json.dumps([{"role": "user", "content": question}]))
+    rendered = kiln("tokenize", "-m", SMOL, "--chat", msgs)
+    assert rendered.returncode == 0, rendered.stderr
+    prompt = tmp_path / "p.txt"
+    prompt.write_bytes(rendered.stdout)
+    plain = kiln("run", "-m", SMOL, "-f", prompt, "--special", "--temp", 0, "-n", 16)
+    chat = kiln("run", "-m", SMOL, "--chat", "--temp", 0, "-n", 16,
+                stdin=question.encode() + b"\n")
+    assert plain.returncode == 0 and chat.returncode == 0, plain.stderr + chat.stderr
+    assert len(plain.stdout) > 0 and chat.stdout == plain.stdout + b"\n"
 
 
 def test_chat_builtin_format_and_reset():

@@ -11,42 +11,21 @@
 #include <vector>
 
 #include "backend/cpu/matmul_kernels.h"
+#include "matmul_problem.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
 
 namespace kiln::cpu {
 namespace {
 
+using test::make_problem;
+using test::name;
+using test::Problem;
+
 const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,    GgmlType::BF16,  GgmlType::Q4_0,
                            GgmlType::Q4_1, GgmlType::Q5_0,   GgmlType::Q5_1,  GgmlType::Q8_0,
                            GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,  GgmlType::Q5_K,
                            GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
-
-std::string name(GgmlType t) { return std::string(ggml_type_name(static_cast<uint32_t>(t))); }
-
-struct Problem {
-  GgmlType type;
-  int64_t rows, cols, n_tokens;
-  std::vector<uint8_t> w;
-  std::vector<float> x;
-};
-
-Problem make_problem(GgmlType type, int64_t rows, int64_t cols, int64_t n_tokens, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Problem p{type, rows, cols, n_tokens, {}, {}};
-  std::vector<float> wf(cols);
-  const size_t rb = quant::row_bytes(type, cols);
-  p.w.resize(rb * rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (auto& v : wf) v = 0.02f * normal(rng);
-    quant::quantize_row(type, wf.data(), p.w.data() + r * rb, cols);
-  }
-  p.x.resize(n_tokens * cols);
-  for (auto& v : p.x) v = normal(rng);
-  for (int64_t c = 0; c < cols; c += 97) p.x[c] *= 8.0f;  // some outliers, as in real activations
-  return p;
-}
 
 std::vector<float> run(const Problem& p, CpuIsa isa, int threads) {
   ThreadPool pool(threads);

@@ -1,7 +1,7 @@
 # kiln: the two commands that do all set-up on a fresh Debian machine are
 #   make run    install what is missing, build, fetch the default model, run it
 #   make test   install what is missing, build (ASan/UBSan), run every test
-.PHONY: setup models build dev test run cuda cuda-check fuzz fuzz-smoke format format-check clean
+.PHONY: setup models build bench dev test run cuda cuda-check fuzz fuzz-smoke format format-check clean
 
 JOBS ?= $(shell nproc)
 DEFAULT_MODEL := models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -14,8 +14,14 @@ setup:
 models: setup
 	@bash scripts/fetch-models.sh
 
-# Optimized CPU build; the binary is always at build/kiln.
+# Optimized CPU build of the kiln binary only; it is always at build/kiln.
 build: setup
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target kiln
+	@ln -sf release/kiln build/kiln
+
+# Optimized build of everything, benchmarks included (build/release/bench/...).
+bench: setup
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	@ln -sf release/kiln build/kiln

@@ -173,6 +173,20 @@ def test_chat_without_template_is_a_clear_error():
     assert b"no tokenizer.chat_template" in r.stderr
 
 
+@pytest.mark.parametrize("template,message", [
+    ("/nonexistent.jinja", b"/nonexistent.jinja"),
+    ("BROKEN", b"chat template"),
+])
+def test_bad_chat_template_is_a_clear_error(tmp_path, template, message):
+    if template == "BROKEN":
+        bad = tmp_path / "bad.jinja"
+        bad.write_text("{% for m in messages %}{{ m.content }")
+        template = bad
+    r = kiln("run", "-m", SMOL, "--chat", "--chat-template", template, stdin=b"hi\n")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith(b"kiln: error:") and message in r.stderr, r.stderr
+
+
 def test_ctrl_c_stops_generation():
     p = subprocess.Popen([KILN, "run", "-m", SMOL, "-p", "Count to one thousand:", "-n", "4000",
                           "-c", "4096", "--ignore-eos", "--temp", "0"],

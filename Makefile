@@ -1,5 +1,5 @@
 # kiln: the two commands that do all set-up on a fresh Debian machine are
-#   make run    install what is missing, build, fetch the default model, run it
+#   make run    install what is missing, build, fetch the default model, chat with it
 #   make test   install what is missing, build (ASan/UBSan), run every test
 .PHONY: setup models build bench dev test run cuda cuda-check fuzz fuzz-smoke format format-check clean
 
@@ -31,8 +31,11 @@ dev: setup
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
 
+# In a terminal: an interactive chat with the default model (Ctrl+C stops an answer,
+# Ctrl+D or /exit quits). Otherwise (scripts, CI): one answer to PROMPT.
 run: build models
-	build/kiln run -m $(DEFAULT_MODEL) -p "$(PROMPT)" -n 128
+	@if [ -t 0 ]; then build/kiln run -m $(DEFAULT_MODEL) --chat; \
+	  else printf '%s\n' "$(PROMPT)" | build/kiln run -m $(DEFAULT_MODEL) --chat -n 128; fi
 
 test: dev models format-check
 	ctest --preset dev

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "gguf/gguf.h"
 
@@ -198,10 +199,7 @@ struct InspectOptions {
 
 int run_inspect(const InspectOptions& opts) {
   Result<GgufFile> file = GgufFile::open(opts.path);
-  if (!file) {
-    std::fprintf(stderr, "kiln: error: %s\n", file.status().message().c_str());
-    return 1;
-  }
+  if (!file) return fail(file.status().message());
   if (opts.json) {
     print_json(opts.path, *file);
   } else {

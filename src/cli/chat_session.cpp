@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/log.h"
-#include "tokenizer/chat_fallback.h"
+#include "tokenizer/chat_formats.h"
 #include "tokenizer/jinja/chat_template.h"
 #include "tokenizer/unicode.h"
 
@@ -97,23 +97,20 @@ struct ChatFormat {
   std::vector<std::string> stop;  // the format's own stop strings
 };
 
-// --chat-template NAME|FILE, else the model's template, else the built-in
-// format its vocabulary implies.
+// --chat-template NAME|FILE, else the model's template, else (a base model,
+// most likely) the plain question/answer format.
 Result<ChatFormat> load_format(const Tokenizer& tokenizer, const ChatOptions& options) {
-  FallbackTemplate chosen{"model", tokenizer.chat_template(), {}};
+  BuiltinChatFormat chosen{"model", tokenizer.chat_template(), {}};
   if (!options.chat_template.empty()) {
     chosen = builtin_chat_template(options.chat_template);
     if (chosen.name.empty()) {
       KILN_ASSIGN_OR_RETURN(chosen.source, read_text_file(options.chat_template));
     }
   } else if (chosen.source.empty()) {
-    chosen = fallback_chat_template(tokenizer);
-    if (chosen.source.empty()) {
-      return Status::error(
-          "the model has no tokenizer.chat_template; pass --chat-template FILE or one of "
-          "gemma, chatml, qa");
-    }
-    KILN_LOG_WARN("the model has no chat template; using the built-in {} format", chosen.name);
+    chosen = builtin_chat_template(kNoTemplateFormat);
+    KILN_LOG_WARN(
+        "the model has no chat template (a base model?): using plain Q:/A: turns; "
+        "--chat-template gemma|chatml|FILE picks a turn format");
   }
   auto tmpl = jinja::Template::parse(chosen.source);
   if (!tmpl.is_ok()) return Status::error("chat template: " + tmpl.status().message());

@@ -2,10 +2,10 @@
 //
 // Each line read from stdin is a user turn (a line ending in '\' continues on
 // the next line). The conversation is rendered with the model's chat template
-// (or --chat-template FILE; a model without one gets the built-in format its
-// vocabulary implies, tokenizer/chat_fallback.h), tokenized with special tokens parsed, and run by
-// the Generator, which reuses the cached prefix of the previous turn so only
-// the new tokens are processed. The answer streams to stdout.
+// (or --chat-template FILE|NAME; a model without one, most likely a base
+// model, gets plain "Q: ... A:" turns: tokenizer/chat_formats.h), tokenized
+// with special tokens parsed, and run by the Generator, which reuses the cached prefix of the
+// previous turn so only the new tokens are processed. The answer streams to stdout.
 //
 // Commands: /reset forgets the conversation (keeps the system prompt),
 // /exit or end of input quits. Ctrl+C stops the current answer; Ctrl+C at

@@ -167,10 +167,18 @@ def test_chat_builtin_format_and_reset():
     assert r.stdout.count(b"\n") == 2  # two answers, nothing after /exit
 
 
-def test_chat_without_template_is_a_clear_error():
-    r = kiln("run", "-m", GOLDEN / "stories260K/stories260K-f32.gguf", "--chat", stdin=b"hi\n")
-    assert r.returncode == 1
-    assert b"no tokenizer.chat_template" in r.stderr
+# A model without a chat template (a base model) chats in plain Q:/A: turns:
+# the answer is the continuation of "Q: ...\nA:", stopped at the next "Q:".
+def test_chat_without_template_uses_qa_turns(tmp_path):
+    model = GOLDEN / "stories260K/stories260K-f32.gguf"
+    r = kiln("run", "-m", model, "--chat", "--temp", 0, "-n", 20, stdin=b"Once upon a time\n")
+    assert r.returncode == 0, r.stderr
+    assert b"Q:/A:" in r.stderr
+    prompt = tmp_path / "p.txt"
+    prompt.write_bytes(b"Q: Once upon a time\nA:")
+    plain = kiln("run", "-m", model, "-f", prompt, "--temp", 0, "-n", 20, "--stop", "\nQ:")
+    assert plain.returncode == 0, plain.stderr
+    assert r.stdout == plain.stdout + b"\n"
 
 
 @pytest.mark.parametrize("template,message", [

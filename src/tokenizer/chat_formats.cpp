@@ -1,4 +1,4 @@
-#include "tokenizer/chat_fallback.h"
+#include "tokenizer/chat_formats.h"
 
 namespace kiln {
 namespace {
@@ -46,21 +46,9 @@ constexpr const char* kQa = R"({%- for message in messages -%}
   {{ 'A:' }}
 {%- endif -%})";
 
-bool has(const Tokenizer& tokenizer, const char* text) { return tokenizer.find_token(text) >= 0; }
-
 }  // namespace
 
-FallbackTemplate fallback_chat_template(const Tokenizer& tokenizer) {
-  if (has(tokenizer, "<start_of_turn>") && has(tokenizer, "<end_of_turn>")) {
-    return builtin_chat_template("gemma");
-  }
-  if (has(tokenizer, "<|im_start|>") && has(tokenizer, "<|im_end|>")) {
-    return builtin_chat_template("chatml");
-  }
-  return {};
-}
-
-FallbackTemplate builtin_chat_template(const std::string& name) {
+BuiltinChatFormat builtin_chat_template(const std::string& name) {
   if (name == "gemma") return {name, kGemma, {}};
   if (name == "chatml") return {name, kChatMl, {}};
   if (name == "qa") return {name, kQa, {"\nQ:"}};

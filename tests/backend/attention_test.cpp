@@ -12,17 +12,12 @@
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/ops.h"
 #include "quant/fp16.h"
+#include "test_data.h"
 
 namespace kiln::cpu {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 TEST(AttentionF16Acc, Avx2KernelsBitIdenticalToScalar) {
   if (!cpu_isa_supported(CpuIsa::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU";

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "backend/cpu/matmul_kernels.h"
-#include "matmul_problem.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
+#include "test_data.h"
 
 namespace kiln::cpu {
 namespace {

@@ -10,17 +10,12 @@
 #include <vector>
 
 #include "quant/fp16.h"
+#include "test_data.h"
 
 namespace kiln::cpu {
 namespace {
 
-std::vector<float> randn(size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
+using test::randn;
 
 // softmax(scale * q.k_j) weighted sum of v_j in double.
 std::vector<double> attention_ref(const float* q, const float* k, const float* v, int64_t stride,

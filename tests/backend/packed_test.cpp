@@ -14,10 +14,10 @@
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/matmul_kernels.h"
 #include "backend/cpu/packed_kernels.h"
-#include "matmul_problem.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
+#include "test_data.h"
 
 namespace kiln::cpu {
 namespace {

@@ -1,6 +1,7 @@
-// A random matmul problem shared by the CPU kernel tests: `rows` weight rows of
-// `cols` values N(0, 0.02) quantized to `type`, and n_tokens activation rows
-// N(0, 1) with an 8x outlier every 97 columns, as real activations have.
+// Random test data shared by the CPU backend tests: normal vectors, and matmul
+// problems (`rows` weight rows of `cols` values N(0, 0.02) quantized to `type`,
+// n_tokens activation rows N(0, 1) with an 8x outlier every 97 columns, as
+// real activations have).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,15 @@
 #include "quant/quant.h"
 
 namespace kiln::cpu::test {
+
+// n values N(0, scale^2) from a fixed seed.
+inline std::vector<float> randn(size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
 
 inline std::string name(GgmlType t) {
   return std::string(ggml_type_name(static_cast<uint32_t>(t)));

@@ -15,9 +15,14 @@
 //
 // Usage: kernel_bench [--quick] [--json FILE] [--types q4_0,q4_K,...]
 //                     [--shapes llama7b|tinyllama|all] [--cols 1,2,4,...]
-//                     [--variants 0,1,2,...]
+//                     [--variants 0,1,2,...] [--floor] [--ablate 1,2,...]
 // --variants: at 1 column, check and time each decode kernel choice of
 // kiln::cuda::set_matvec_variant (kernels.h; default 0 = automatic only).
+// --floor: at 1 column, also time the dependent-read floors of the weight
+// bytes (read_ceiling.h): what a kernel that only copies them (and x) under
+// programmatic dependent launch takes. --ablate 1,2,4: at 1 column, time the
+// staged kernels with their dot products (1), x fill (2) or wait (4) left
+// out (results wrong; timing only, docs/perf.md v9).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -160,6 +165,8 @@ struct Options {
   std::vector<Shape> shapes;
   std::vector<int64_t> cols = {1, 2, 4, 8, 16, 64, 512};
   std::vector<int> variants = {0};
+  bool floor = false;       // --floor: dependent-read ceilings at 1 column
+  std::vector<int> ablate;  // --ablate: timing-only runs with parts left out
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -200,13 +207,18 @@ Options parse(int argc, char** argv) {
     } else if (a == "--variants" && has_val) {
       o.variants.clear();
       for (const auto& n : split(argv[++i])) o.variants.push_back(std::atoi(n.c_str()));
+    } else if (a == "--floor") {
+      o.floor = true;
+    } else if (a == "--ablate" && has_val) {
+      for (const auto& n : split(argv[++i])) o.ablate.push_back(std::atoi(n.c_str()));
     } else if (a == "--cols" && has_val) {
       o.cols.clear();
       for (const auto& n : split(argv[++i])) o.cols.push_back(std::atoll(n.c_str()));
     } else {
-      std::fprintf(stderr,
-                   "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
-                   "llama7b|tinyllama|all] [--cols 1,2] [--variants 0,1]\n");
+      std::fprintf(
+          stderr,
+          "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
+          "llama7b|tinyllama|all] [--cols 1,2] [--variants 0,1] [--floor] [--ablate 1,2]\n");
       std::exit(1);
     }
   }
@@ -249,6 +261,39 @@ Dense cublas_bf16(cublasHandle_t h, const Shape& sh, int64_t ncols, cudaStream_t
   CK(cudaFree(x));
   CK(cudaFree(y));
   return {t, 2.0 * sh.rows * sh.k * ncols / t / 1e12};
+}
+
+// Dependent-read floors for one weight size (see read_ceiling.h), printed.
+void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* out, int sms,
+                 const float* x4096, cudaStream_t s) {
+  auto t_us = [&](const std::function<void(int)>& op) {
+    return 1e6 * time_op(op, launches_for(op, nc, s), s);
+  };
+  const double empty = t_us([&](int) { CK(kiln::bench::launch_dependent_empty(out, sms, s)); });
+  std::printf("  floor: empty dependent launch %.2f us\n", empty);
+  const size_t slice = (bytes / 16 + sms - 1) / sms * 16;
+  std::vector<kiln::bench::DependentRead> cfgs;
+  for (bool tma : {false, true}) {
+    if (slice <= (100u << 10)) cfgs.push_back({static_cast<int>(slice), 1, true, tma, nullptr});
+    cfgs.push_back({48 << 10, 2, true, tma, nullptr});
+    cfgs.push_back({96 << 10, 2, true, tma, nullptr});
+  }
+  const size_t n_base = cfgs.size();
+  for (size_t i = 0; i < n_base; ++i) {
+    auto c = cfgs[i];
+    c.x = x4096;
+    cfgs.push_back(c);
+    c.x = nullptr;
+    c.wait = false;
+    cfgs.push_back(c);
+  }
+  for (const auto& c : cfgs) {
+    const double us = t_us(
+        [&](int i) { CK(kiln::bench::launch_read_dependent(wd[i % nc], bytes, c, out, sms, s)); });
+    std::printf("  floor: dependent read %3d KB x %d %-7s %-7s %-4s %.2f us = %.0f GB/s\n",
+                c.chunk_bytes >> 10, c.nbuf, c.wait ? "wait" : "no-wait",
+                c.tma ? "tma" : "cp.async", c.x ? "+x" : "", us, bytes / us / 1e3);
+  }
 }
 
 }  // namespace
@@ -369,6 +414,14 @@ int main(int argc, char** argv) {
                 CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
               };
               read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
+              if (opt.floor) print_floor(pbytes, wd, nc, read_out, prop.multiProcessorCount, xd, s);
+            }
+            for (int bits : opt.ablate) {
+              kiln::cuda::set_matvec_ablation(bits);
+              const double us = 1e6 * time_op(run, launches_for(run, nc, s), s);
+              kiln::cuda::set_matvec_ablation(0);
+              std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n",
+                          bits, us, 100 * gbytes / (us * 1e-6) / 1e9 / copy_bw);
             }
             const double gbs = gbytes / sec / 1e9;
             const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;

@@ -1,7 +1,16 @@
-// Streaming-read ceiling for kernel_bench: a kernel that reads a buffer once
-// with 16-byte loads (4 per thread in flight) the way the decode kernels do,
-// so that "% of read ceiling" separates the kernels' own losses from the
-// fixed cost of a launch that moves only a few megabytes.
+// Streaming-read ceilings for kernel_bench: kernels that read a buffer once
+// and do (almost) nothing else, so that "% of read ceiling" separates the
+// decode kernels' own losses from what any kernel moving those bytes pays.
+//
+// launch_read: 16-byte loads, 4 per thread in flight, a plain launch (what a
+// kernel with no dependency on its predecessor pays for launch, ramp, tail).
+// launch_read_dependent: the least a *dependent* decode kernel can do under
+// programmatic dependent launch: one block per SM copies its slice of the
+// bytes into shared memory with cp.async (as the staged decode kernel does),
+// the first `nbuf` chunks before griddepcontrol.wait, then waits for the
+// previous kernel in the stream and XORs the chunks from shared memory.
+// launch_dependent_empty: the same launch with no bytes (the dependency chain alone).
+#include "backend/cuda/launch.cuh"
 #include "read_ceiling.h"
 
 namespace kiln::bench {
@@ -33,6 +42,136 @@ __global__ void __launch_bounds__(256)
   if (acc == 0x9E3779B9u) out[blockIdx.x] = acc;  // keeps the loads; almost never stores
 }
 
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+}
+
+constexpr int kDepThreads = 512;
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// Block b reads 16-byte pieces [b * per, min((b + 1) * per, n16)) in chunks of
+// chunk16 pieces through a ring of NBUF shared-memory buffers, copied by
+// cp.async (every thread, 16 bytes each) or, TMA, by one bulk copy per chunk
+// (cp.async.bulk, completion on an mbarrier per buffer). After the wait, with
+// x != nullptr, the block first loads 4096 floats of x into shared memory
+// (what a decode kernel does with its activations).
+template <int NBUF, bool TMA>
+__global__ void __launch_bounds__(kDepThreads, 1)
+    read_dependent_kernel(const uint4* __restrict__ p, int64_t n16, int chunk16, int wait,
+                          const float4* __restrict__ x, uint32_t* __restrict__ out) {
+  extern __shared__ uint4 ring[];
+  __shared__ uint64_t bar[NBUF];
+  __shared__ float4 xs[1024];
+  asm volatile("griddepcontrol.launch_dependents;");
+  const int64_t per = (n16 + gridDim.x - 1) / gridDim.x;
+  const int64_t b0 = static_cast<int64_t>(blockIdx.x) * per;
+  const int64_t mine = max(int64_t{0}, min(per, n16 - b0));
+  const int nchunks = static_cast<int>((mine + chunk16 - 1) / chunk16);
+  const int tid = static_cast<int>(threadIdx.x);
+  if constexpr (TMA) {
+    if (tid == 0) {
+      for (int i = 0; i < NBUF; ++i)
+        asm volatile("mbarrier.init.shared.b64 [%0], 1;" ::"r"(smem_u32(&bar[i])));
+      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+    __syncthreads();
+  }
+  auto issue = [&](int j) {
+    const int64_t c0 = b0 + static_cast<int64_t>(j) * chunk16;
+    const int n = static_cast<int>(min(static_cast<int64_t>(chunk16), b0 + mine - c0));
+    uint4* dst = ring + (j % NBUF) * chunk16;
+    if constexpr (TMA) {
+      if (tid == 0) {
+        const uint32_t b = smem_u32(&bar[j % NBUF]);
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(b), "r"(n * 16)
+                     : "memory");
+        asm volatile(
+            "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, "
+            "[%3];" ::"r"(smem_u32(dst)),
+            "l"(p + c0), "r"(n * 16), "r"(b)
+            : "memory");
+      }
+    } else {
+      for (int i = tid; i < n; i += kDepThreads) cp_async16(dst + i, p + c0 + i);
+    }
+  };
+  for (int j = 0; j < NBUF; ++j) {
+    if (j < nchunks) issue(j);
+    if constexpr (!TMA) asm volatile("cp.async.commit_group;" ::: "memory");
+  }
+  if (wait) asm volatile("griddepcontrol.wait;" ::: "memory");
+  if (x != nullptr) {
+    const float4 a = x[tid], b = x[tid + kDepThreads];
+    xs[tid] = a;
+    xs[tid + kDepThreads] = b;
+  }
+  uint32_t acc = 0;
+  for (int j = 0; j < nchunks; ++j) {
+    if constexpr (TMA) {
+      const uint32_t b = smem_u32(&bar[j % NBUF]), parity = (j / NBUF) & 1;
+      uint32_t done = 0;
+      while (!done) {
+        asm volatile(
+            "{ .reg .pred P; mbarrier.try_wait.parity.shared.b64 P, [%1], %2; selp.u32 %0, 1, 0, "
+            "P; }"
+            : "=r"(done)
+            : "r"(b), "r"(parity)
+            : "memory");
+      }
+    } else {
+      asm volatile("cp.async.wait_group %0;" ::"n"(NBUF - 1) : "memory");
+    }
+    __syncthreads();
+    const int64_t c0 = b0 + static_cast<int64_t>(j) * chunk16;
+    const int n = static_cast<int>(min(static_cast<int64_t>(chunk16), b0 + mine - c0));
+    const uint4* src = ring + (j % NBUF) * chunk16;
+    for (int i = tid; i < n; i += kDepThreads) {
+      const uint4 v = src[i];
+      acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (x != nullptr) acc ^= __float_as_uint(xs[(tid + j) % 1024].x);
+    __syncthreads();
+    if (j + NBUF < nchunks) issue(j + NBUF);
+    if constexpr (!TMA) asm volatile("cp.async.commit_group;" ::: "memory");
+  }
+  if constexpr (!TMA) asm volatile("cp.async.wait_group 0;" ::: "memory");
+  if (acc == 0x9E3779B9u) out[blockIdx.x] = acc;
+}
+
+template <int NBUF, bool TMA>
+cudaError_t launch_dep(const void* p, size_t bytes, int chunk_bytes, bool wait, const float* x,
+                       uint32_t* out, int blocks, cudaStream_t stream) {
+  auto* kernel = read_dependent_kernel<NBUF, TMA>;
+  const size_t smem = static_cast<size_t>(NBUF) * chunk_bytes;
+  static const cudaError_t attr =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024);
+  if (attr != cudaSuccess) return attr;
+  return kiln::cuda::launch_pdl(kernel, static_cast<unsigned>(blocks), kDepThreads, smem, stream,
+                                static_cast<const uint4*>(p), static_cast<int64_t>(bytes / 16),
+                                chunk_bytes / 16, wait ? 1 : 0, reinterpret_cast<const float4*>(x),
+                                out);
+}
+
+template <bool TMA>
+cudaError_t launch_dep_n(const void* p, size_t bytes, int chunk_bytes, int nbuf, bool wait,
+                         const float* x, uint32_t* out, int blocks, cudaStream_t stream) {
+  switch (nbuf) {
+    case 1:
+      return launch_dep<1, TMA>(p, bytes, chunk_bytes, wait, x, out, blocks, stream);
+    case 2:
+      return launch_dep<2, TMA>(p, bytes, chunk_bytes, wait, x, out, blocks, stream);
+    case 4:
+      return launch_dep<4, TMA>(p, bytes, chunk_bytes, wait, x, out, blocks, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
 }  // namespace
 
 cudaError_t launch_read(const void* p, size_t bytes, uint32_t* out, int blocks,
@@ -40,6 +179,21 @@ cudaError_t launch_read(const void* p, size_t bytes, uint32_t* out, int blocks,
   read_kernel<<<blocks, 256, 0, stream>>>(static_cast<const uint4*>(p),
                                           static_cast<int64_t>(bytes / 16), out);
   return cudaGetLastError();
+}
+
+cudaError_t launch_read_dependent(const void* p, size_t bytes, const DependentRead& d,
+                                  uint32_t* out, int blocks, cudaStream_t stream) {
+  if (d.chunk_bytes % 16 != 0 || d.chunk_bytes <= 0 ||
+      static_cast<int64_t>(d.nbuf) * d.chunk_bytes > 200 * 1024)
+    return cudaErrorInvalidValue;
+  return d.tma
+             ? launch_dep_n<true>(p, bytes, d.chunk_bytes, d.nbuf, d.wait, d.x, out, blocks, stream)
+             : launch_dep_n<false>(p, bytes, d.chunk_bytes, d.nbuf, d.wait, d.x, out, blocks,
+                                   stream);
+}
+
+cudaError_t launch_dependent_empty(uint32_t* out, int blocks, cudaStream_t stream) {
+  return launch_read_dependent(out, 0, DependentRead{}, out, blocks, stream);
 }
 
 }  // namespace kiln::bench

@@ -1,4 +1,4 @@
-// Streaming-read ceiling kernel for kernel_bench (read_ceiling.cu).
+// Streaming-read ceiling kernels for kernel_bench (read_ceiling.cu).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,5 +12,23 @@ namespace kiln::bench {
 // only for one improbable value (the loads cannot be optimised away).
 cudaError_t launch_read(const void* p, size_t bytes, uint32_t* out, int blocks,
                         cudaStream_t stream);
+
+// The same bytes read as a dependent decode kernel would (programmatic
+// dependent launch, 512 threads, one block per SM): copied into a ring of
+// nbuf (1, 2 or 4) shared-memory chunks of chunk_bytes, the first nbuf before
+// griddepcontrol.wait (skipped when !wait), by cp.async or (tma) bulk copies;
+// then, with x (4096 floats), x loaded into shared memory; then the chunks read.
+struct DependentRead {
+  int chunk_bytes = 16;
+  int nbuf = 1;
+  bool wait = true;
+  bool tma = false;
+  const float* x = nullptr;
+};
+cudaError_t launch_read_dependent(const void* p, size_t bytes, const DependentRead& d,
+                                  uint32_t* out, int blocks, cudaStream_t stream);
+
+// The dependent launch alone (no bytes): launch_dependents, wait, exit.
+cudaError_t launch_dependent_empty(uint32_t* out, int blocks, cudaStream_t stream);
 
 }  // namespace kiln::bench

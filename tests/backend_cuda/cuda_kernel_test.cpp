@@ -42,7 +42,7 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
   // Runs one route on random data and checks against the reference; with
   // repeat, runs it again and expects bit-identical output (fixed-order sums).
   void check(int64_t rows, int64_t k, int64_t ncols, bool gemm, ActType xtype = ActType::F32,
-             bool repeat = false) {
+             bool repeat = false, float xscale = 1.f) {
     const GgmlType t = GetParam();
     SCOPED_TRACE(std::string(ggml_type_name(static_cast<uint32_t>(t))) + " " +
                  std::to_string(rows) + "x" + std::to_string(k) + " ncols " +
@@ -55,6 +55,7 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
     std::vector<uint8_t> packed(packed_bytes(t, rows, k));
     ASSERT_TRUE(pack_weights(t, host.data(), rows, k, packed.data()).is_ok());
     auto x = kref::random_activations(ncols * k, seed + 1);
+    for (float& v : x) v *= xscale;
     std::vector<uint16_t> x16(x.size());
     if (xtype != ActType::F32) {  // the reference sees the rounded activations
       for (size_t i = 0; i < x.size(); ++i) {
@@ -130,6 +131,17 @@ TEST_P(CudaMatmulTest, DecodeVariantsMatchReference) {
   set_matvec_variant(0);
 }
 
+// Activations far outside F16's range, and tiny ones: the F16 tensor-core
+// decode (matvec_mma.cuh) rescales x by a power of two before splitting it.
+TEST_P(CudaMatmulTest, DecodeExtremeActivations) {
+  for (int v : {0, kFirstStagedVariant + 2}) {
+    SCOPED_TRACE("variant " + std::to_string(v));
+    set_matvec_variant(v);
+    for (float scale : {3e6f, 1e-7f}) check(1000, 2048, 1, false, ActType::F32, false, scale);
+  }
+  set_matvec_variant(0);
+}
+
 TEST_P(CudaMatmulTest, DecodeWithHalfActivations) {
   check(300, 768, 3, false, ActType::F16);
   check(300, 768, 2, false, ActType::BF16);
@@ -153,34 +165,42 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
                          name_of);
 
 // The automatic one-column choice maps the llama7b / tinyllama shapes to the
-// variants measured best in docs/perf.md (v8). Host only.
+// variants measured best in docs/perf.md (v9). Host only.
 TEST(CudaMatvecAuto, MeasuredChoices) {
-  constexpr int kReg = 1, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
-  constexpr int kS16R2 = kFirstStagedVariant + 10, kS16x2R2 = kFirstStagedVariant + 11;
-  constexpr int kS32R2 = kFirstStagedVariant + 12;
-  static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[2].rows_per_stage == 8);
+  constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
+  constexpr int kS8x2 = kFirstStagedVariant + 3, kS16R2 = kFirstStagedVariant + 10;
+  constexpr int kS16x2R2 = kFirstStagedVariant + 11, kS32R2 = kFirstStagedVariant + 12;
+  constexpr int kS8Max = kFirstStagedVariant + 13;
+  static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[3].blocks_per_sm == 2);
   static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
-  static_assert(kStagedConfigs[12].rows_per_stage == 32);
+  static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
   const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
   EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
   EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 4096), kS16R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 4096), kReg);
-  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);  // two 32-row stages exceed 200 KB
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8x2);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8Max);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16x2R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
   for (GgmlType t : {q40, q80, GgmlType::Q4_K, GgmlType::F16}) {
     EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
-    EXPECT_EQ(auto_matvec_variant(t, 2048, 2048), kReg);
     EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 256, 2048), kReg);
   }
   EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 4096, 4096), kReg);
-  EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS8);
-  EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8);
-  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kReg);  // one 8-row stage fills 200 KB
+  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 2048), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q80, 2048, 2048), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q40, 2048, 2048), kReg);
+  EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8Max);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 2048, 5632), kS8);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 5632), kReg);
 }
 
 TEST(CudaMatmulValidation, RejectsBadInput) {

@@ -47,7 +47,7 @@ struct StagedConfig {
 inline constexpr StagedConfig kStagedConfigs[] = {
     {16, 1, 200, 0}, {16, 1, 110, 0}, {8, 1, 200, 0},  {8, 2, 110, 0}, {16, 2, 110, 0},
     {16, 1, 200, 4}, {16, 2, 110, 4}, {32, 1, 200, 4}, {8, 2, 110, 4}, {8, 1, 200, 4},
-    {16, 1, 200, 2}, {16, 2, 110, 2}, {32, 1, 200, 2}};
+    {16, 1, 200, 2}, {16, 2, 110, 2}, {32, 1, 200, 2}, {8, 1, 227, 0}};
 inline constexpr int kNumStagedConfigs =
     static_cast<int>(sizeof(kStagedConfigs) / sizeof(kStagedConfigs[0]));
 
@@ -61,42 +61,63 @@ inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfig
 void set_matvec_variant(int v);
 int matvec_variant();
 
+// Timing experiments only (kernel_bench --ablate; wrong results): parts of
+// the staged kernel left out. Bits: 1 = the dot products, 2 = the activation
+// fill, 4 = griddepcontrol.wait.
+void set_matvec_ablation(int bits);
+int matvec_ablation();
+
 // The automatic choice at one column (variant 0): the variant measured best
-// in docs/perf.md (v8) for the shape class of rows x k, as a variant number.
-// Small grids (rows <= 8192, at least 8M weights): the staged kernel, K = 4096
-// with 16 rows per stage, K > 4096 with 8 where two stages fit 200 KB;
-// 8192 < rows <= 16384: 32 rows per stage for the legacy 4/5-bit types where
-// two stages fit, Q8_0 with 16 rows and 2 blocks per SM; everything else
-// (F16/BF16, Q6_K, large grids, K < 4096): the register kernels.
+// in docs/perf.md (v9) for the shape class of rows x k, as a variant number
+// (within ~2 points of the best on every llama7b and tinyllama shape).
+// 4096-row class (4096 <= rows <= 8192, K >= 4096): the staged kernel; K =
+// 4096 with 16 rows per stage (Q8_0 32, Q2_K the register kernel); K > 4096
+// with 8 rows per stage, two blocks per SM for the legacy 4/5-bit types, one
+// with up to 227 KB for Q8_0 (Q3_K/Q5_K: the register kernel without its
+// software pipeline). 2048-row class (rows < 4096, K >= 2048, >= 4M weights):
+// K > 4096 staged (8 rows for Q8_0/Q2_K/Q3_K/Q6_K, else 32); K <= 4096 staged
+// at 32 rows for F16/BF16 (tensor cores) and Q8_0. 8192 < rows <= 16384: Q8_0
+// with 16 rows and 2 blocks per SM. Everything else (F16/BF16 and Q6_K in the
+// 4096-row class, the legacy types at 11008 rows, large grids, small K): the
+// register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
-  constexpr int kReg = 1, kS16 = kFirstStagedVariant + 0, kS8 = kFirstStagedVariant + 2;
+  constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
+  constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
   constexpr int kS16x2R2 = kFirstStagedVariant + 11, kS16R2 = kFirstStagedVariant + 10;
-  constexpr int kS32R2 = kFirstStagedVariant + 12;
-  const bool legacy =
-      t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+  constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
   const TypeLayout l = type_layout(t);
   const int64_t row_bytes = l.block_elems == 0 ? 0 : k / l.block_elems * l.block_bytes;
-  // Two stages of n rows and the activations (<= 2.75 bytes per element) in 200 KB.
-  const auto two_fit = [&](int64_t n) {
-    return 2 * n * row_bytes + k * 11 / 4 + 256 <= 200 * 1024;
+  // n stages of 8 rows and the activations (<= 2.75 bytes per element) in kb KB.
+  const auto fits = [&](int64_t n, int64_t kb) {
+    return n * 8 * row_bytes + k * 11 / 4 + 256 <= kb * 1024;
   };
-  if (l.block_elems == 0 || t == GgmlType::F16 || t == GgmlType::BF16 || t == GgmlType::Q6_K)
-    return kReg;
-  if (rows <= 8192 && rows * k >= (int64_t{8} << 20) && k >= 4096) {
-    if (k > 4096) {  // 4096 x 11008, 2048 x 5632
+  const bool dense = t == GgmlType::F16 || t == GgmlType::BF16;
+  if (l.block_elems == 0) return kReg;
+  if (rows < 4096 && k >= 2048 && rows * k >= (int64_t{4} << 20)) {  // 2048 x 2048, 2048 x 5632
+    if (k <= 4096) return dense || t == GgmlType::Q8_0 ? kS32R2 : kReg;
+    if (dense) return kReg;
+    if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;
+    if (t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K)
+      return fits(2, 200) ? kS8 : kReg;
+    return kS32R2;
+  }
+  if (dense || t == GgmlType::Q6_K) return kReg;
+  if (rows >= 4096 && rows <= 8192 && k >= 4096) {
+    if (k > 4096) {  // 4096 x 11008
       if (t == GgmlType::Q4_K) return kS16R2;
-      if (t == GgmlType::Q2_K || t == GgmlType::Q3_K) return kS32R2;
-      return two_fit(8) ? kS8 : kReg;
+      if (t == GgmlType::Q2_K) return kS32R2;
+      if (t == GgmlType::Q3_K || t == GgmlType::Q5_K) return kRegNoPipe;
+      if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;
+      if (fits(1, 110)) return kS8x2;  // the legacy 4/5-bit types
+      return fits(2, 200) ? kS8 : kReg;
     }
     // 4096 x 4096
-    if (t == GgmlType::Q8_0 || t == GgmlType::Q2_K) return kS32R2;
+    if (t == GgmlType::Q8_0) return kS32R2;
+    if (t == GgmlType::Q2_K) return kReg;
     if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) return kS16R2;
     return kS16;
   }
-  if (rows > 8192 && rows <= 16384) {  // 11008 x 4096
-    if (legacy && two_fit(32)) return kS32R2;
-    if (t == GgmlType::Q8_0) return kS16x2R2;
-  }
+  if (rows > 8192 && rows <= 16384 && t == GgmlType::Q8_0) return kS16x2R2;  // 11008 x 4096
   return kReg;
 }
 

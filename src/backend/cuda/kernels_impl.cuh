@@ -10,32 +10,15 @@
 
 #include "backend/cuda/decode.cuh"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/launch.cuh"
 #include "backend/cuda/matvec.cuh"
 #include "backend/cuda/matvec_int.cuh"
+#include "backend/cuda/matvec_mma.cuh"
 #include "backend/cuda/matvec_staged.cuh"
 
 namespace kiln::cuda {
 
 inline constexpr int kMatvecRows = 2;  // rows per warp (R)
-
-// Launches kernel(args...) over `blocks` blocks of `threads` with programmatic
-// dependent launch (the kernel may start before the previous one in the stream
-// ends; it waits with griddepcontrol.wait before reading that kernel's output).
-template <typename... Params, typename... Args>
-cudaError_t launch_pdl(void (*kernel)(Params...), unsigned blocks, unsigned threads, size_t smem,
-                       cudaStream_t stream, Args&&... args) {
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(blocks);
-  cfg.blockDim = dim3(threads);
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr_pdl[1];
-  attr_pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr_pdl[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr_pdl;
-  cfg.numAttrs = 1;
-  return cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
-}
 
 inline int sm_count() {
   static const int n = [] {
@@ -159,18 +142,50 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
   return launch_pdl(kernel, static_cast<unsigned>(grid), W * 32, static_cast<size_t>(smem), stream,
-                    w, rows, K, x, xtype, y, c.rows_per_stage, static_cast<int>(nstg));
+                    w, rows, K, x, xtype, y, c.rows_per_stage, static_cast<int>(nstg),
+                    matvec_ablation());
+}
+
+// F16/BF16 one-column kernel on the tensor cores (matvec_mma.cuh), staged like
+// launch_matvec_staged_r; cudaErrorNotSupported where the configuration does
+// not fit (rows per stage not a multiple of 8 up to 32, or one stage too big).
+template <GgmlType T>
+cudaError_t launch_matvec_mma(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                              cudaStream_t stream, const StagedConfig& c) {
+  const int rs = c.rows_per_stage;
+  if (rs <= 0 || rs % 8 != 0 || rs > 32) return cudaErrorNotSupported;
+  const int sms = sm_count();
+  if (sms <= 0) return cudaErrorNotSupported;
+  const int64_t n_stages = (rows + rs - 1) / rs;
+  const int64_t grid = std::min<int64_t>(n_stages, static_cast<int64_t>(c.blocks_per_sm) * sms);
+  const int64_t per_block = (n_stages + grid - 1) / grid;
+  const int64_t head = mma16::head_bytes<T>(K, rs), sb = rs * mma16::pitch(K);
+  const int64_t budget = static_cast<int64_t>(c.smem_kb) * 1024;
+  const int64_t nstg = std::min<int64_t>({4, per_block, (budget - head) / sb});
+  constexpr int kMaxSmem = 227 * 1024;
+  if (nstg < 1 || head + nstg * sb > kMaxSmem) return cudaErrorNotSupported;
+  auto* kernel = matvec_mma_kernel<T>;
+  static const cudaError_t attr =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
+  if (attr != cudaSuccess) return attr;
+  return launch_pdl(kernel, static_cast<unsigned>(grid), mma16::kWarps * 32,
+                    static_cast<size_t>(head + nstg * sb), stream, w.p[0], rows, K, x, xtype, y, rs,
+                    static_cast<int>(nstg), matvec_ablation());
 }
 
 template <GgmlType T>
 cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x, int xtype,
                                  float* y, cudaStream_t stream, const StagedConfig& c) {
-  constexpr int R0 = staged_rows_per_warp<T>(), R1 = staged_alt_rows_per_warp<T>();
-  if (c.rows_per_warp == 0 || c.rows_per_warp == R0)
-    return launch_matvec_staged_r<T, R0>(w, rows, K, x, xtype, y, stream, c);
-  if (c.rows_per_warp == R1)
-    return launch_matvec_staged_r<T, R1>(w, rows, K, x, xtype, y, stream, c);
-  return cudaErrorNotSupported;
+  if constexpr (T == GgmlType::F16 || T == GgmlType::BF16) {
+    return launch_matvec_mma<T>(w, rows, K, x, xtype, y, stream, c);
+  } else {
+    constexpr int R0 = staged_rows_per_warp<T>(), R1 = staged_alt_rows_per_warp<T>();
+    if (c.rows_per_warp == 0 || c.rows_per_warp == R0)
+      return launch_matvec_staged_r<T, R0>(w, rows, K, x, xtype, y, stream, c);
+    if (c.rows_per_warp == R1)
+      return launch_matvec_staged_r<T, R1>(w, rows, K, x, xtype, y, stream, c);
+    return cudaErrorNotSupported;
+  }
 }
 
 // One column: the variant override (kernels.h), else the automatic choice.

@@ -60,11 +60,14 @@ cudaError_t dispatch(GgmlType t, F&& f) {
 constexpr int64_t kMaxDim = int64_t{1} << 30;
 
 std::atomic<int> g_matvec_variant{0};
+std::atomic<int> g_matvec_ablation{0};
 
 }  // namespace
 
 void set_matvec_variant(int v) { g_matvec_variant.store(v, std::memory_order_relaxed); }
 int matvec_variant() { return g_matvec_variant.load(std::memory_order_relaxed); }
+void set_matvec_ablation(int bits) { g_matvec_ablation.store(bits, std::memory_order_relaxed); }
+int matvec_ablation() { return g_matvec_ablation.load(std::memory_order_relaxed); }
 
 Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, void* dst) {
   const TypeLayout l = type_layout(type);

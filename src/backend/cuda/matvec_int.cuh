@@ -77,31 +77,36 @@ __device__ __forceinline__ uint32_t round16(float v, float& as_float) {
 // once per iteration (v4 measured the fill dominating multi-column decode).
 inline constexpr int kFillBatch = 8;
 
-template <GgmlType T>
-__device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int nc, int K, int k0,
-                                             int tk, uint8_t* xs, int cstride) {
+// NC: the column count (one column: no index divisions).
+template <GgmlType T, int NC>
+__device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, int k0, int tk,
+                                             uint8_t* xs, int cstride) {
   constexpr int U = Dec<T>::kUnit;
-  const int n4 = tk / 4, total = nc * n4, nt = static_cast<int>(blockDim.x);
+  const int n4 = tk / 4, total = NC * n4, nt = static_cast<int>(blockDim.x);
   for (int base = 0; base < total; base += kFillBatch * nt) {
     float4 v[kFillBatch];
 #pragma unroll
     for (int j = 0; j < kFillBatch; ++j) {
       const int i = base + j * nt + static_cast<int>(threadIdx.x);
       v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (i < total)
-        v[j] = load_x4(xv, xtype, static_cast<int64_t>(i / n4) * K + k0 + (i % n4) * 4);
+      if (i < total) {
+        const int64_t src =
+            NC == 1 ? k0 + 4 * i : static_cast<int64_t>(i / n4) * K + k0 + (i % n4) * 4;
+        v[j] = load_x4(xv, xtype, src);
+      }
     }
 #pragma unroll
     for (int j = 0; j < kFillBatch; ++j) {
       if (base + j * nt >= total) break;  // uniform across the block
       const int i = base + j * nt + static_cast<int>(threadIdx.x);
       const bool active = i < total;  // whole 8-lane groups are active or not
-      const int c = active ? i / n4 : 0, e = active ? (i % n4) * 4 : 0;
+      const int c = NC == 1 || !active ? 0 : i / n4;
+      const int e = !active ? 0 : NC == 1 ? 4 * i : (i % n4) * 4;
       float amax = fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w)));
 #pragma unroll
       for (int off = 1; off < 8; off *= 2)
         amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
-      const float inv = amax > 0.f ? 32000.f / amax : 0.f;
+      const float inv = amax > 0.f ? __fdividef(32000.f, amax) : 0.f;
       float f0, f1, f2, f3;
       const uint32_t q0 = round16(v[j].x * inv, f0), q1 = round16(v[j].y * inv, f1);
       const uint32_t q2 = round16(v[j].z * inv, f2), q3 = round16(v[j].w * inv, f3);
@@ -115,7 +120,7 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int nc, 
                                              blk * static_cast<int>(sizeof(XBlock)));
         *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
             make_uint2(q0 | (q1 << 16), q2 | (q3 << 16));
-        const float d = amax / 32000.f;
+        const float d = amax * (1.f / 32000.f);
         if (ei == 0) {
           xb->d = d;
           xb->s0 = d * sum;
@@ -172,7 +177,7 @@ __global__ void __launch_bounds__(W * 32)
           asm volatile("griddepcontrol.wait;" ::: "memory");
         }
         __syncthreads();  // previous tile's readers are done with xs
-        fill_xblocks<T>(xv, xtype, NC, K, k0, tk, xs, cstride);
+        fill_xblocks<T, NC>(xv, xtype, K, k0, tk, xs, cstride);
         __syncthreads();
         staged = single_tile;
       }

@@ -1,5 +1,5 @@
 // The staged decode kernel (v8 of docs/perf.md): one activation column,
-// quantized weights (IDot types) or F16/BF16, weights copied into shared
+// quantized weights (IDot types; F16/BF16: matvec_mma.cuh), weights copied into shared
 // memory by cp.async ahead of the math, several warps sharing each row
 // (split K). Measured faster than the register kernels only on small grids
 // (4096-row shapes, K >= 4096); auto_matvec_variant (kernels.h) picks it there.
@@ -26,10 +26,6 @@
 // read once for its R rows. Partial sums: warp shuffle, then shared memory,
 // then thread t < RS adds the S slices of row t in slice order (fixed order:
 // the result does not depend on timing).
-//
-// F16/BF16 weights: the same staging; x is kept as F32 in shared memory (36
-// floats per 32-element unit, the padding against bank conflicts) and the
-// math is F32 FMAs, as in matvec.cuh.
 //
 // Shared memory (dynamic): [x: staged_x_bytes<T>(K), which ends with the
 // W * 4 floats of partial sums] [nstg stages of staged_stage_bytes(T, RS, K)].
@@ -68,11 +64,10 @@ __host__ __device__ constexpr int64_t staged_stage_bytes(GgmlType t, int rs, int
   return b;
 }
 
-// Activation bytes (XBlocks, or padded F32 for F16/BF16) plus the partial sums.
+// Activation bytes (XBlocks) plus the partial sums.
 template <GgmlType T>
 constexpr int64_t staged_x_bytes(int64_t k) {
-  const int64_t xb = IDot<T>::kEnabled ? k / Dec<T>::kUnit * xunit_bytes<T>() : k / 32 * 36 * 4;
-  return xb + kStagedWarps * 4 * 4;
+  return k / Dec<T>::kUnit * xunit_bytes<T>() + kStagedWarps * 4 * 4;
 }
 
 namespace staged {
@@ -123,52 +118,6 @@ __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int n
   sp.nblocks = w.nblocks;
 }
 
-// x (F32/F16/BF16 per xtype, K elements) as F32 into xs[u * 36 + e], e < 32
-// (every thread of the block; kFillBatch loads in flight per thread).
-__device__ __forceinline__ void fill_xfloat(const void* xv, int xtype, int K, float* xs) {
-  const int n4 = K / 4, nt = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
-  for (int base = 0; base < n4; base += kFillBatch * nt) {
-    float4 v[kFillBatch];
-#pragma unroll
-    for (int j = 0; j < kFillBatch; ++j) {
-      const int i = base + j * nt + tid;
-      if (i < n4) v[j] = load_x4(xv, xtype, 4 * static_cast<int64_t>(i));
-    }
-#pragma unroll
-    for (int j = 0; j < kFillBatch; ++j) {
-      const int i = base + j * nt + tid;
-      if (i < n4) *reinterpret_cast<float4*>(xs + 4 * i + 4 * (i / 8)) = v[j];
-    }
-  }
-}
-
-// Two weights of a 32-bit word of F16 (or BF16) weights as floats.
-template <GgmlType T>
-__device__ __forceinline__ float2 pair_f(uint32_t wd) {
-  if constexpr (T == GgmlType::BF16) {
-    return make_float2(__uint_as_float(wd << 16), __uint_as_float(wd & 0xFFFF0000u));
-  } else {
-    return __half22float2(*reinterpret_cast<const __half2*>(&wd));
-  }
-}
-
-// sum over the 32 elements of an F16/BF16 unit of w[e] * xp[e] (two chains).
-template <GgmlType T>
-__device__ __forceinline__ float dot_f(const typename Dec<T>::Raw& r, const float* xp) {
-  float a0 = 0.f, a1 = 0.f;
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const float4 x4 = *reinterpret_cast<const float4*>(xp + 4 * i);
-    const float2 p = pair_f<T>(dec::word(r.v[i / 2], 2 * (i % 2)));
-    const float2 q = pair_f<T>(dec::word(r.v[i / 2], 2 * (i % 2) + 1));
-    a0 = fmaf(p.x, x4.x, a0);
-    a1 = fmaf(p.y, x4.y, a1);
-    a0 = fmaf(q.x, x4.z, a0);
-    a1 = fmaf(q.y, x4.w, a1);
-  }
-  return a0 + a1;
-}
-
 }  // namespace staged
 
 // y[r] = sum_k W[r][k] x[k] for one column (contract of launch_matvec).
@@ -177,10 +126,10 @@ __device__ __forceinline__ float dot_f(const typename Dec<T>::Raw& r, const floa
 template <GgmlType T, int R>
 __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     matvec_staged_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                         float* __restrict__ y, int rs, int nstg) {
+                         float* __restrict__ y, int rs, int nstg, int ablate) {
   using D = Dec<T>;
   using I = IDot<T>;
-  constexpr bool kInt = I::kEnabled;
+  static_assert(I::kEnabled, "F16/BF16: matvec_mma_kernel");
   constexpr int U = D::kUnit, UB = xunit_bytes<T>(), W = kStagedWarps;
   extern __shared__ uint4 smem_staged[];
   uint8_t* xs = reinterpret_cast<uint8_t*>(smem_staged);
@@ -207,17 +156,14 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     }
     staged::commit();
   }
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-  if constexpr (kInt) {
-    fill_xblocks<T>(xv, xtype, 1, K, 0, K, xs, nu * UB);
-  } else {
-    staged::fill_xfloat(xv, xtype, K, reinterpret_cast<float*>(xs));
-  }
+  if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
+  if (!(ablate & 2)) fill_xblocks<T, 1>(xv, xtype, K, 0, K, xs, nu * UB);
 
+  int slot = 0;  // j % nstg
   for (int j = 0; j < cnt; ++j) {
     const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
     const int nr = static_cast<int>(min(static_cast<int64_t>(rs), rows - row0));
-    uint8_t* buf = ring + (j % nstg) * stage_bytes;
+    uint8_t* buf = ring + slot * stage_bytes;
     Planes sp;
     {
       // Same plane pointers as issue_stage computed (pure arithmetic).
@@ -242,26 +188,21 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
 #pragma unroll
     for (int r = 0; r < R; ++r) lr[r] = min(rset * R + r, nr - 1);
 #pragma unroll 2
-    for (int u = slice * 32 + lane; u < nu; u += 32 * S) {
+    for (int u = slice * 32 + lane; u < nu && !(ablate & 1); u += 32 * S) {
       typename D::Raw raw[R];
 #pragma unroll
       for (int r = 0; r < R; ++r) raw[r] = D::template load<true>(sp, lr[r], u);
-      if constexpr (kInt) {
 #pragma unroll
-        for (int s = 0; s < D::kSubs; ++s) {
-          const XRegs x = load_xblock(reinterpret_cast<const XBlock*>(xs + u * UB) + s);
+      for (int s = 0; s < D::kSubs; ++s) {
+        const XRegs x = load_xblock(reinterpret_cast<const XBlock*>(xs + u * UB) + s);
 #pragma unroll
-          for (int r = 0; r < R; ++r) acc[r] += I::sub(raw[r], s, x);
-        }
-      } else {
-        const float* xp = reinterpret_cast<const float*>(xs) + u * 36;
-#pragma unroll
-        for (int r = 0; r < R; ++r) acc[r] += staged::dot_f<T>(raw[r], xp);
+        for (int r = 0; r < R; ++r) acc[r] += I::sub(raw[r], s, x);
       }
     }
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       float v = acc[r];
+      if (ablate & 1) v = static_cast<float>(buf[threadIdx.x * 4 + r]);
 #pragma unroll
       for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
       if (lane == 0) red[warp * R + r] = v;
@@ -280,6 +221,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
           w, nrow0, static_cast<int>(min(static_cast<int64_t>(rs), rows - nrow0)), rs, K, buf, np);
     }
     staged::commit();
+    slot = slot + 1 == nstg ? 0 : slot + 1;
   }
   staged::wait_pending(0);  // no copy outlives the block
 }

@@ -55,8 +55,8 @@ __device__ __forceinline__ uint32_t smem_addr(const void* p) {
 }
 
 // Four 8x8 16-bit matrices; lane l gives the row address of matrix l / 8, row l % 8.
-__device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t& r0, uint32_t& r1,
-                                            uint32_t& r2, uint32_t& r3) {
+__device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2,
+                                            uint32_t& r3) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
                : "r"(addr));
@@ -115,8 +115,8 @@ __device__ __forceinline__ float fill_parts(const void* xv, int xtype, int k, ui
         float m = 0.f;
 #pragma unroll
         for (int j = 0; j < kPer; ++j)
-          m = fmaxf(m, fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)),
-                             fmaxf(fabsf(v[j].z), fabsf(v[j].w))));
+          m = fmaxf(
+              m, fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w))));
         for (int i = kPer * nt + tid; i < n4; i += nt) {
           const float4 a = load_x4(xv, xtype, 4 * static_cast<int64_t>(i));
           m = fmaxf(m, fmaxf(fmaxf(fabsf(a.x), fabsf(a.y)), fmaxf(fabsf(a.z), fabsf(a.w))));
@@ -269,8 +269,8 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
     }
     if (j + nstg < cnt) {
       const int64_t nrow0 = static_cast<int64_t>(blockIdx.x + (j + nstg) * G) * rs;
-      mma16::issue_rows(w, nrow0, static_cast<int>(min(static_cast<int64_t>(rs), rows - nrow0)),
-                        K, ring + slot * stage_bytes);
+      mma16::issue_rows(w, nrow0, static_cast<int>(min(static_cast<int64_t>(rs), rows - nrow0)), K,
+                        ring + slot * stage_bytes);
     }
     staged::commit();
     slot = slot + 1 == nstg ? 0 : slot + 1;

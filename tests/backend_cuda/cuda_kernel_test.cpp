@@ -188,19 +188,23 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16x2R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
-  for (GgmlType t : {q40, q80, GgmlType::Q4_K, GgmlType::F16}) {
+  for (GgmlType t : {q40, q80, GgmlType::Q4_K}) {
     EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
     EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);
     EXPECT_EQ(auto_matvec_variant(t, 256, 2048), kReg);
   }
-  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 4096, 4096), kReg);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 2048), kS32R2);
+  for (GgmlType t : {GgmlType::F16, GgmlType::BF16}) {  // the tensor-core kernel
+    EXPECT_EQ(auto_matvec_variant(t, 4096, 4096), kS8x2);
+    EXPECT_EQ(auto_matvec_variant(t, 2048, 2048), kS8x2);
+    EXPECT_EQ(auto_matvec_variant(t, 11008, 4096), kS8Max);
+    EXPECT_EQ(auto_matvec_variant(t, 4096, 11008), kS8Max);
+    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kS8Max);
+  }
   EXPECT_EQ(auto_matvec_variant(q80, 2048, 2048), kS32R2);
   EXPECT_EQ(auto_matvec_variant(q40, 2048, 2048), kReg);
   EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS32R2);
   EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8Max);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 2048, 5632), kS8);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 5632), kReg);
 }
 
 TEST(CudaMatmulValidation, RejectsBadInput) {

@@ -68,18 +68,17 @@ void set_matvec_ablation(int bits);
 int matvec_ablation();
 
 // The automatic choice at one column (variant 0): the variant measured best
-// in docs/perf.md (v9) for the shape class of rows x k, as a variant number
-// (within ~2 points of the best on every llama7b and tinyllama shape).
-// 4096-row class (4096 <= rows <= 8192, K >= 4096): the staged kernel; K =
-// 4096 with 16 rows per stage (Q8_0 32, Q2_K the register kernel); K > 4096
-// with 8 rows per stage, two blocks per SM for the legacy 4/5-bit types, one
-// with up to 227 KB for Q8_0 (Q3_K/Q5_K: the register kernel without its
-// software pipeline). 2048-row class (rows < 4096, K >= 2048, >= 4M weights):
-// K > 4096 staged (8 rows for Q8_0/Q2_K/Q3_K/Q6_K, else 32); K <= 4096 staged
-// at 32 rows for F16/BF16 (tensor cores) and Q8_0. 8192 < rows <= 16384: Q8_0
-// with 16 rows and 2 blocks per SM. Everything else (F16/BF16 and Q6_K in the
-// 4096-row class, the legacy types at 11008 rows, large grids, small K): the
-// register kernels.
+// in docs/perf.md (v9-v11) for the shape class of rows x k, as a variant
+// number (within ~2 points of the best on every llama7b and tinyllama shape).
+// F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM up to
+// 8192 x 4096, else one block with 227 KB. 4096-row class (4096 <= rows <= 8192, K >= 4096): the
+// staged kernel; K = 4096 with 16 rows per stage (Q8_0 32, Q2_K the register kernel); K > 4096 with
+// 8 rows per stage, two blocks per SM for the legacy 4/5-bit types, one with up to 227 KB for Q8_0
+// (Q3_K/Q5_K: the register kernel without its software pipeline). 2048-row class (rows < 4096, K >=
+// 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q2_K/Q3_K/Q6_K, else 32); K <= 4096 staged
+// at 32 rows for Q8_0. 8192 < rows <= 16384: Q8_0 with 16 rows and 2 blocks
+// per SM. Everything else (Q6_K in the 4096-row class, the legacy types at
+// 11008 rows, large grids, small K): the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
   constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
@@ -91,17 +90,17 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   const auto fits = [&](int64_t n, int64_t kb) {
     return n * 8 * row_bytes + k * 11 / 4 + 256 <= kb * 1024;
   };
-  const bool dense = t == GgmlType::F16 || t == GgmlType::BF16;
   if (l.block_elems == 0) return kReg;
+  if (t == GgmlType::F16 || t == GgmlType::BF16)  // the tensor-core kernel (K % 256 == 0)
+    return rows <= 8192 && k <= 4096 ? kS8x2 : kS8Max;
   if (rows < 4096 && k >= 2048 && rows * k >= (int64_t{4} << 20)) {  // 2048 x 2048, 2048 x 5632
-    if (k <= 4096) return dense || t == GgmlType::Q8_0 ? kS32R2 : kReg;
-    if (dense) return kReg;
+    if (k <= 4096) return t == GgmlType::Q8_0 ? kS32R2 : kReg;
     if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;
     if (t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K)
       return fits(2, 200) ? kS8 : kReg;
     return kS32R2;
   }
-  if (dense || t == GgmlType::Q6_K) return kReg;
+  if (t == GgmlType::Q6_K) return kReg;
   if (rows >= 4096 && rows <= 8192 && k >= 4096) {
     if (k > 4096) {  // 4096 x 11008
       if (t == GgmlType::Q4_K) return kS16R2;

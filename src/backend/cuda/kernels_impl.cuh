@@ -146,31 +146,31 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
                     matvec_ablation());
 }
 
-// F16/BF16 one-column kernel on the tensor cores (matvec_mma.cuh), staged like
-// launch_matvec_staged_r; cudaErrorNotSupported where the configuration does
-// not fit (rows per stage not a multiple of 8 up to 32, or one stage too big).
+// F16/BF16 one-column kernel on the tensor cores (matvec_mma.cuh): grid
+// capped at blocks_per_sm per SM, ring slots per warp from the smem_kb budget
+// (rows_per_stage and rows_per_warp do not apply); cudaErrorNotSupported
+// where K is not a multiple of 256 or one ring level does not fit.
 template <GgmlType T>
 cudaError_t launch_matvec_mma(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
                               cudaStream_t stream, const StagedConfig& c) {
-  const int rs = c.rows_per_stage;
-  if (rs <= 0 || rs % 8 != 0 || rs > 32) return cudaErrorNotSupported;
+  if (K % mma16::kChunk != 0) return cudaErrorNotSupported;
   const int sms = sm_count();
   if (sms <= 0) return cudaErrorNotSupported;
-  const int64_t n_stages = (rows + rs - 1) / rs;
-  const int64_t grid = std::min<int64_t>(n_stages, static_cast<int64_t>(c.blocks_per_sm) * sms);
-  const int64_t per_block = (n_stages + grid - 1) / grid;
-  const int64_t head = mma16::head_bytes<T>(K, rs), sb = rs * mma16::pitch(K);
-  const int64_t budget = static_cast<int64_t>(c.smem_kb) * 1024;
-  const int64_t nstg = std::min<int64_t>({4, per_block, (budget - head) / sb});
+  const int64_t ntiles = (rows + 7) / 8;
+  const int64_t grid0 = std::min<int64_t>(ntiles, static_cast<int64_t>(c.blocks_per_sm) * sms);
+  const int64_t tiles = (ntiles + grid0 - 1) / grid0, grid = (ntiles + tiles - 1) / tiles;
+  const int64_t head = mma16::head_bytes<T>(K, tiles);
+  const int64_t nb =
+      std::min<int64_t>(8, (static_cast<int64_t>(c.smem_kb) * 1024 - head) / mma16::kLevelBytes);
   constexpr int kMaxSmem = 227 * 1024;
-  if (nstg < 1 || head + nstg * sb > kMaxSmem) return cudaErrorNotSupported;
+  if (nb < 1 || head + nb * mma16::kLevelBytes > kMaxSmem) return cudaErrorNotSupported;
   auto* kernel = matvec_mma_kernel<T>;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
   return launch_pdl(kernel, static_cast<unsigned>(grid), mma16::kWarps * 32,
-                    static_cast<size_t>(head + nstg * sb), stream, w.p[0], rows, K, x, xtype, y, rs,
-                    static_cast<int>(nstg), matvec_ablation());
+                    static_cast<size_t>(head + nb * mma16::kLevelBytes), stream, w.p[0], rows, K, x,
+                    xtype, y, static_cast<int>(tiles), static_cast<int>(nb), matvec_ablation());
 }
 
 template <GgmlType T>

@@ -8,22 +8,28 @@
 // mma.m16n8k16 (F32 accumulate): B = 8 weight rows x 16 k, straight from the
 // staged rows with ldmatrix (no conversion: F16/BF16 is the tensor cores'
 // input format); A = the activations split into parts, one per row of A:
-// F16: x * s = hi + lo (two F16s, s a power of two that keeps |x * s| under
-// 2^14), BF16: x = hi + mid + lo (three BF16s). The products of these parts
-// with F16/BF16 weights are exact in F32, so one mma gives each part's dot
-// product at F32 accuracy, and y = (sum of the parts) / s. Rows of A past the
-// parts are zero.
+// F16: x * s = hi + lo (two F16s, s a power of two per warp's K-slice that
+// keeps |x * s| under 2^14), BF16: x = hi + mid + lo (three BF16s). The
+// products of these parts with F16/BF16 weights are exact in F32, so one mma
+// gives each part's dot product at F32 accuracy, and the slice's partial sum
+// is (sum of the parts) / s. Rows of A past the parts are zero. Each warp
+// splits its own slice of x after griddepcontrol.wait (v11: no block barrier
+// before the math).
 //
-// Work: a stage = RS rows (a multiple of 8) x all K, each row at a pitch of
-// 2K + 16 bytes (the 16 bytes of padding put the 8 rows of an ldmatrix in
-// distinct banks). Block b of G handles stages b, b + G, ... through a ring
-// of nstg buffers. The 16 warps split K in 32-element steps (one ldmatrix.x4
-// and two mma per 8 rows); each warp's partial sums go to shared memory and
-// thread t < RS adds the 16 warps' partials of row t in warp order (fixed
-// order: bit-reproducible).
+// Work (v10): 8-row tiles. Block b of G owns tiles [b T, (b + 1) T) and
+// warp w of its 16 owns K-slice w (K / 256 chunks of 256 elements split
+// evenly) of every one of them: each warp streams its own sequence of chunks
+// (8 rows x 256 k, 4 KB) through its own ring of nb slots in shared memory,
+// cp.async issued by its lanes and waited on per warp (cp.async.wait_group +
+// __syncwarp), so no block barrier stalls the stream; the first nb chunks are
+// issued before griddepcontrol.wait. Per tile the warp leaves 8 partial sums
+// in shared memory; one barrier at the end, then thread r < 8 T adds the 16
+// slices of its row in warp order (fixed order: bit-reproducible).
 //
-// Shared memory: [x parts: kParts * K 16-bit][16 floats (block max)]
-// [partials: 16 warps * RS floats][nstg stages * RS * (2K + 16) bytes].
+// Shared memory: [x parts: kParts * K 16-bit]
+// [partials: T * 16 * 8 floats][16 warps * nb slots * 8 * 528 bytes]
+// (528 = 512 bytes of a row's chunk + 16 of padding: the 8 rows of an
+// ldmatrix in distinct banks).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -43,11 +49,15 @@ constexpr int parts() {
   return T == GgmlType::BF16 ? 3 : 2;
 }
 
-__host__ __device__ constexpr int64_t pitch(int64_t k) { return 2 * k + 16; }
+inline constexpr int kChunk = 256;                       // elements of K per chunk
+inline constexpr int kPitch = kChunk * 2 + 16;           // bytes per row of a chunk slot
+inline constexpr int kSlotBytes = 8 * kPitch;            // one chunk: 8 rows
+inline constexpr int kLevelBytes = kWarps * kSlotBytes;  // one slot per warp
 
+// Bytes before the rings: x parts, partial sums of t tiles.
 template <GgmlType T>
-__host__ __device__ constexpr int64_t head_bytes(int64_t k, int rs) {
-  return parts<T>() * k * 2 + 16 * 4 + kWarps * rs * 4;
+__host__ __device__ constexpr int64_t head_bytes(int64_t k, int64_t t) {
+  return parts<T>() * k * 2 + t * kWarps * 8 * 4;
 }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -81,201 +91,223 @@ __device__ __forceinline__ void mma(float (&c)[4], uint32_t a0, uint32_t a2, uin
   }
 }
 
-// Copies rows [row0, row0 + nr) of w (row stride 2K bytes) into buf at pitch(K).
-__device__ __forceinline__ void issue_rows(const uint8_t* w, int64_t row0, int nr, int k,
-                                           uint8_t* buf) {
-  const int per_row = k / 8;  // 16-byte pieces
-  const int nt = static_cast<int>(blockDim.x);
-  for (int r = 0; r < nr; ++r) {
-    const uint8_t* src = w + (row0 + r) * (2 * static_cast<int64_t>(k));
-    uint8_t* dst = buf + r * pitch(k);
-    for (int i = static_cast<int>(threadIdx.x); i < per_row; i += nt)
-      staged::cp_async16(dst + 16 * i, src + 16 * i);
+// Waits until at most n (0..7) of this thread's committed cp.async groups are pending.
+__device__ __forceinline__ void wait_pending(int n) {
+  switch (n) {
+    case 0:
+      asm volatile("cp.async.wait_group 0;" ::: "memory");
+      break;
+    case 1:
+      asm volatile("cp.async.wait_group 1;" ::: "memory");
+      break;
+    case 2:
+      asm volatile("cp.async.wait_group 2;" ::: "memory");
+      break;
+    case 3:
+      asm volatile("cp.async.wait_group 3;" ::: "memory");
+      break;
+    case 4:
+      asm volatile("cp.async.wait_group 4;" ::: "memory");
+      break;
+    case 5:
+      asm volatile("cp.async.wait_group 5;" ::: "memory");
+      break;
+    case 6:
+      asm volatile("cp.async.wait_group 6;" ::: "memory");
+      break;
+    default:
+      asm volatile("cp.async.wait_group 7;" ::: "memory");
+      break;
   }
 }
 
-// x (xtype, K elements) split into the parts, each stored as K 16-bit values
-// (part p at xp + p * K); returns 1 / s (F16) or 1 (BF16). Every thread calls it.
+// One warp copies chunk kc (elements [256 kc, 256 kc + 256)) of the 8 rows from
+// row0 (rows past `rows` skipped) into its slot: lane l takes 16 bytes l of each row.
+__device__ __forceinline__ void issue_chunk(const uint8_t* w, int64_t row0, int rows, int k, int kc,
+                                            uint8_t* slot, int lane) {
+#pragma unroll
+  for (int r = 0; r < 8; ++r) {
+    if (row0 + r < rows)
+      staged::cp_async16(slot + r * kPitch + 16 * lane,
+                         w + (row0 + r) * (2 * static_cast<int64_t>(k)) + kc * 512 + 16 * lane);
+  }
+}
+
+// One warp splits x[k0, k1) (xtype; k1 - k0 a multiple of 128) into the
+// parts, stored at xp + p * K + k; returns 1 / s (F16: a power of two s per
+// warp, bringing the slice's max |x| under 2^14; BF16: 1). Only this warp
+// reads the slice back, so no block barrier is needed (v11).
 template <GgmlType T>
-__device__ __forceinline__ float fill_parts(const void* xv, int xtype, int k, uint16_t* xp,
-                                            float* bmax) {
-  const int n4 = k / 4, nt = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
-  constexpr int kPer = 4;  // float4s held per thread per pass (K <= 4 * 4 * 512 in one pass)
+__device__ __forceinline__ float fill_slice(const void* xv, int xtype, int K, int k0, int k1,
+                                            uint16_t* xp, int lane) {
+  constexpr int kPer = 6;  // float4s in flight per lane (a slice of up to 768 elements)
   float scale = 1.f, inv = 1.f;
-  for (int base = 0; base < n4; base += kPer * nt) {
+  for (int base = k0; base < k1; base += kPer * 128) {
     float4 v[kPer];
 #pragma unroll
     for (int j = 0; j < kPer; ++j) {
-      const int i = base + j * nt + tid;
-      v[j] = i < n4 ? load_x4(xv, xtype, 4 * static_cast<int64_t>(i)) : make_float4(0, 0, 0, 0);
+      const int e = base + 4 * (lane + 32 * j);
+      v[j] = e < k1 ? load_x4(xv, xtype, e) : make_float4(0.f, 0.f, 0.f, 0.f);
     }
     if constexpr (T == GgmlType::F16) {
-      // One scale for the whole vector: a power of two that brings max |x| under 2^14.
-      if (base == 0) {
+      if (base == k0) {
         float m = 0.f;
 #pragma unroll
         for (int j = 0; j < kPer; ++j)
           m = fmaxf(
               m, fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w))));
-        for (int i = kPer * nt + tid; i < n4; i += nt) {
-          const float4 a = load_x4(xv, xtype, 4 * static_cast<int64_t>(i));
+        for (int e = base + kPer * 128 + 4 * lane; e < k1; e += 128) {
+          const float4 a = load_x4(xv, xtype, e);
           m = fmaxf(m, fmaxf(fmaxf(fabsf(a.x), fabsf(a.y)), fmaxf(fabsf(a.z), fabsf(a.w))));
         }
 #pragma unroll
         for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
-        if (tid % 32 == 0) bmax[tid / 32] = m;
-        __syncthreads();
-        m = 0.f;
-        for (int w = 0; w < nt / 32; ++w) m = fmaxf(m, bmax[w]);
-        int e = 0;
-        if (m > 0.f && m < 3.0e38f) frexpf(m, &e);  // m = f * 2^e, 0.5 <= f < 1
-        e = min(max(14 - e, -100), 100);
-        scale = ldexpf(1.f, e);
-        inv = ldexpf(1.f, -e);
+        int ex = 0;
+        if (m > 0.f && m < 3.0e38f) frexpf(m, &ex);  // m = f * 2^ex, 0.5 <= f < 1
+        ex = min(max(14 - ex, -100), 100);
+        scale = ldexpf(1.f, ex);
+        inv = ldexpf(1.f, -ex);
       }
     }
 #pragma unroll
     for (int j = 0; j < kPer; ++j) {
-      const int i = base + j * nt + tid;
-      if (i >= n4) break;
+      const int e = base + 4 * (lane + 32 * j);
+      if (e >= k1) break;
       const float f[4] = {v[j].x * scale, v[j].y * scale, v[j].z * scale, v[j].w * scale};
       uint16_t h[parts<T>()][4];
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
+      for (int q = 0; q < 4; ++q) {
         if constexpr (T == GgmlType::BF16) {
-          const __nv_bfloat16 a = __float2bfloat16_rn(f[e]);
-          const float r1 = f[e] - __bfloat162float(a);
+          const __nv_bfloat16 a = __float2bfloat16_rn(f[q]);
+          const float r1 = f[q] - __bfloat162float(a);
           const __nv_bfloat16 b = __float2bfloat16_rn(r1);
           const __nv_bfloat16 c = __float2bfloat16_rn(r1 - __bfloat162float(b));
-          h[0][e] = __bfloat16_as_ushort(a);
-          h[1][e] = __bfloat16_as_ushort(b);
-          h[2][e] = __bfloat16_as_ushort(c);
+          h[0][q] = __bfloat16_as_ushort(a);
+          h[1][q] = __bfloat16_as_ushort(b);
+          h[2][q] = __bfloat16_as_ushort(c);
         } else {
-          const __half a = __float2half_rn(f[e]);
-          h[0][e] = __half_as_ushort(a);
-          h[1][e] = __half_as_ushort(__float2half_rn(f[e] - __half2float(a)));
+          const __half a = __float2half_rn(f[q]);
+          h[0][q] = __half_as_ushort(a);
+          h[1][q] = __half_as_ushort(__float2half_rn(f[q] - __half2float(a)));
         }
       }
 #pragma unroll
       for (int p = 0; p < parts<T>(); ++p) {
-        *reinterpret_cast<uint2*>(xp + p * k + 4 * i) =
+        *reinterpret_cast<uint2*>(xp + p * K + e) =
             make_uint2(h[p][0] | (static_cast<uint32_t>(h[p][1]) << 16),
                        h[p][2] | (static_cast<uint32_t>(h[p][3]) << 16));
       }
     }
   }
+  __syncwarp();
   return inv;
 }
 
 }  // namespace mma16
 
-// y[r] = sum_k W[r][k] x[k], one column, W F16/BF16 (plane 0 of layout.h).
-// rs: rows per stage (multiple of 8, <= 32); nstg: ring depth 1..4; ablate:
-// set_matvec_ablation (timing experiments only).
+// y[r] = sum_k W[r][k] x[k], one column, W F16/BF16 (plane 0 of layout.h),
+// K a multiple of 256. tiles: T (8-row tiles per block); nb: ring slots per
+// warp, 1..8; ablate: set_matvec_ablation (timing experiments only).
 template <GgmlType T>
 __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
     matvec_mma_kernel(const uint8_t* __restrict__ w, int rows, int K, const void* __restrict__ xv,
-                      int xtype, float* __restrict__ y, int rs, int nstg, int ablate) {
+                      int xtype, float* __restrict__ y, int tiles, int nb, int ablate) {
   using namespace mma16;
   extern __shared__ uint4 smem_mma[];
   uint8_t* base = reinterpret_cast<uint8_t*>(smem_mma);
   uint16_t* xp = reinterpret_cast<uint16_t*>(base);
-  float* bmax = reinterpret_cast<float*>(base + parts<T>() * static_cast<int64_t>(K) * 2);
-  float* red = bmax + 16;  // [kWarps][rs]
-  uint8_t* ring = base + head_bytes<T>(K, rs);
-  const int64_t stage_bytes = rs * pitch(K);
+  float* red = reinterpret_cast<float*>(base + parts<T>() * static_cast<int64_t>(K) * 2);
+  // red: [tiles][kWarps][8]
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int n_stages = (rows + rs - 1) / rs;
-  const int G = static_cast<int>(gridDim.x);
-  const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;
+  uint8_t* ring = base + head_bytes<T>(K, tiles) + static_cast<int64_t>(warp) * nb * kSlotBytes;
+  const int64_t row_base = static_cast<int64_t>(blockIdx.x) * tiles * 8;
+  const int my_tiles = static_cast<int>(
+      max(int64_t{0}, min(static_cast<int64_t>(tiles), (rows - row_base + 7) / 8)));
+  // This warp's K-slice: chunks [c0, c1) of every tile.
+  const int nch = K / kChunk, c0 = warp * nch / kWarps, c1 = (warp + 1) * nch / kWarps;
+  const int per_tile = c1 - c0, total = my_tiles * per_tile;
   asm volatile("griddepcontrol.launch_dependents;");
 
-  for (int j = 0; j < nstg; ++j) {
-    if (j < cnt) {
-      const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
-      mma16::issue_rows(w, row0, static_cast<int>(min(static_cast<int64_t>(rs), rows - row0)), K,
-                        ring + j * stage_bytes);
+  // Chunk i of this warp: tile i / per_tile, K chunk c0 + i % per_tile.
+  int it = 0, ik = 0;  // (tile, chunk) of the next chunk to issue
+  for (int j = 0; j < nb; ++j) {
+    if (j < total) {
+      issue_chunk(w, row_base + 8 * it, rows, K, c0 + ik, ring + j * kSlotBytes, lane);
+      if (++ik == per_tile) ik = 0, ++it;
     }
     staged::commit();
   }
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
-  const float inv = ablate & 2 ? 1.f : fill_parts<T>(xv, xtype, K, xp, bmax);
+  const float inv = ablate & 2 || per_tile == 0
+                        ? 1.f
+                        : fill_slice<T>(xv, xtype, K, c0 * kChunk, c1 * kChunk, xp, lane);
 
-  // This warp's K range, in 32-element steps.
-  const int steps = K / 32;
-  const int s0 = warp * steps / kWarps, s1 = (warp + 1) * steps / kWarps;
   const int g = lane / 4, t = lane % 4;
-  // A fragment source: row g of A is part g (zero past the parts).
-  const bool has_part = g < parts<T>();
+  const bool has_part = g < parts<T>();  // row g of A is part g (zero past the parts)
   const uint16_t* xrow = xp + (has_part ? g : 0) * K + 2 * t;
-  // ldmatrix row address offsets: matrix lane / 8 (k + 8 * (lane / 8)), row lane % 8.
-  const uint32_t lm_off = static_cast<uint32_t>((lane % 8) * pitch(K) + 16 * (lane / 8));
-
-  int slot = 0;
-  for (int j = 0; j < cnt; ++j) {
-    const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
-    const int nr = static_cast<int>(min(static_cast<int64_t>(rs), rows - row0));
-    const uint8_t* buf = ring + slot * stage_bytes;
-    staged::wait_pending(nstg - 1);
-    __syncthreads();  // stage j (and, for j == 0, x) visible to every warp
-
-    const int tiles = (nr + 7) / 8;
-    float c[4][4];
+  const uint32_t lm_off = static_cast<uint32_t>((lane % 8) * kPitch + 16 * (lane / 8));
+  const uint32_t ring_addr = smem_addr(ring) + lm_off;
+  float c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+  int slot = 0, ct = 0, ck = 0;  // (tile, chunk) being computed
+  for (int i = 0; i < total; ++i) {
+    wait_pending(nb - 1);
+    __syncwarp();  // every lane's copies of chunk i visible to the warp
+    if (!(ablate & 1)) {
+      const uint32_t sa = ring_addr + slot * kSlotBytes;
+      const int kb = (c0 + ck) * kChunk;
 #pragma unroll
-    for (int tt = 0; tt < 4; ++tt)
+      for (int s = 0; s < kChunk / 32; ++s) {
+        uint32_t a[4] = {0u, 0u, 0u, 0u};
+        if (has_part) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) c[tt][e] = 0.f;
-    const uint32_t sbase = smem_addr(buf) + lm_off;
-    for (int s = s0; s < s1 && !(ablate & 1); ++s) {
-      const int k0 = 32 * s;
-      uint32_t a[4] = {0u, 0u, 0u, 0u};
-      if (has_part) {
-        a[0] = *reinterpret_cast<const uint32_t*>(xrow + k0);
-        a[1] = *reinterpret_cast<const uint32_t*>(xrow + k0 + 8);
-        a[2] = *reinterpret_cast<const uint32_t*>(xrow + k0 + 16);
-        a[3] = *reinterpret_cast<const uint32_t*>(xrow + k0 + 24);
-      }
-#pragma unroll
-      for (int tt = 0; tt < 4; ++tt) {
-        if (tt < tiles) {
-          uint32_t b0, b1, b2, b3;
-          ldmatrix_x4(sbase + static_cast<uint32_t>(tt * 8 * pitch(K) + 2 * k0), b0, b1, b2, b3);
-          mma<T>(c[tt], a[0], a[1], b0, b1);
-          mma<T>(c[tt], a[2], a[3], b2, b3);
+          for (int q = 0; q < 4; ++q)
+            a[q] = *reinterpret_cast<const uint32_t*>(xrow + kb + 32 * s + 8 * q);
         }
+        uint32_t b0, b1, b2, b3;
+        ldmatrix_x4(sa + 64 * s, b0, b1, b2, b3);
+        mma<T>(c[s % 2], a[0], a[1], b0, b1);
+        mma<T>(c[s % 2], a[2], a[3], b2, b3);
       }
     }
-    // c[tt][0..1]: part g, rows tt * 8 + 2t, 2t + 1: sum the parts (lanes 0..3).
-#pragma unroll
-    for (int tt = 0; tt < 4; ++tt) {
-      if (tt < tiles) {
-        float v0 = c[tt][0], v1 = c[tt][1];
-#pragma unroll
-        for (int p = 1; p < parts<T>(); ++p) {
-          v0 += __shfl_down_sync(0xFFFFFFFFu, c[tt][0], 4 * p);
-          v1 += __shfl_down_sync(0xFFFFFFFFu, c[tt][1], 4 * p);
-        }
-        if (lane < 4) {
-          red[warp * rs + tt * 8 + 2 * t] = v0;
-          red[warp * rs + tt * 8 + 2 * t + 1] = v1;
-        }
-      }
-    }
-    __syncthreads();  // partials in red; ring buffer `slot` free
-    if (static_cast<int>(threadIdx.x) < nr) {
-      float v = 0.f;
-      for (int ww = 0; ww < kWarps; ++ww) v += red[ww * rs + threadIdx.x];
-      y[row0 + threadIdx.x] = v * inv;
-    }
-    if (j + nstg < cnt) {
-      const int64_t nrow0 = static_cast<int64_t>(blockIdx.x + (j + nstg) * G) * rs;
-      mma16::issue_rows(w, nrow0, static_cast<int>(min(static_cast<int64_t>(rs), rows - nrow0)), K,
-                        ring + slot * stage_bytes);
+    __syncwarp();  // the slot is read; refill it
+    if (i + nb < total) {
+      issue_chunk(w, row_base + 8 * it, rows, K, c0 + ik, ring + slot * kSlotBytes, lane);
+      if (++ik == per_tile) ik = 0, ++it;
     }
     staged::commit();
-    slot = slot + 1 == nstg ? 0 : slot + 1;
+    slot = slot + 1 == nb ? 0 : slot + 1;
+    if (++ck == per_tile) {
+      // Tile ct done: c[.][0..1] = part g of rows 2t, 2t + 1; lanes 0..3 sum the parts.
+      float v0 = c[0][0] + c[1][0], v1 = c[0][1] + c[1][1];
+      float s0 = v0, s1 = v1;
+#pragma unroll
+      for (int p = 1; p < parts<T>(); ++p) {
+        s0 += __shfl_down_sync(0xFFFFFFFFu, v0, 4 * p);
+        s1 += __shfl_down_sync(0xFFFFFFFFu, v1, 4 * p);
+      }
+      if (lane < 4) {
+        red[(ct * kWarps + warp) * 8 + 2 * t] = s0 * inv;
+        red[(ct * kWarps + warp) * 8 + 2 * t + 1] = s1 * inv;
+      }
+#pragma unroll
+      for (int e = 0; e < 4; ++e) c[0][e] = c[1][e] = 0.f;
+      ck = 0;
+      ++ct;
+    }
   }
   staged::wait_pending(0);
+  if (per_tile == 0 && lane < 4) {  // K < 16 chunks: this warp has no slice
+    for (int tt = 0; tt < my_tiles; ++tt)
+      for (int e = 0; e < 2; ++e) red[(tt * kWarps + warp) * 8 + 2 * t + e] = 0.f;
+  }
+  __syncthreads();  // every warp's partial sums in red
+  for (int r = static_cast<int>(threadIdx.x); r < my_tiles * 8; r += static_cast<int>(blockDim.x)) {
+    if (row_base + r >= rows) break;
+    const int tt = r / 8, e = r % 8;
+    float v = 0.f;
+    for (int ww = 0; ww < kWarps; ++ww) v += red[(tt * kWarps + ww) * 8 + e];
+    y[row_base + r] = v;
+  }
 }
 
 }  // namespace kiln::cuda

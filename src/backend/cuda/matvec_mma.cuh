@@ -91,36 +91,6 @@ __device__ __forceinline__ void mma(float (&c)[4], uint32_t a0, uint32_t a2, uin
   }
 }
 
-// Waits until at most n (0..7) of this thread's committed cp.async groups are pending.
-__device__ __forceinline__ void wait_pending(int n) {
-  switch (n) {
-    case 0:
-      asm volatile("cp.async.wait_group 0;" ::: "memory");
-      break;
-    case 1:
-      asm volatile("cp.async.wait_group 1;" ::: "memory");
-      break;
-    case 2:
-      asm volatile("cp.async.wait_group 2;" ::: "memory");
-      break;
-    case 3:
-      asm volatile("cp.async.wait_group 3;" ::: "memory");
-      break;
-    case 4:
-      asm volatile("cp.async.wait_group 4;" ::: "memory");
-      break;
-    case 5:
-      asm volatile("cp.async.wait_group 5;" ::: "memory");
-      break;
-    case 6:
-      asm volatile("cp.async.wait_group 6;" ::: "memory");
-      break;
-    default:
-      asm volatile("cp.async.wait_group 7;" ::: "memory");
-      break;
-  }
-}
-
 // One warp copies chunk kc (elements [256 kc, 256 kc + 256)) of the 8 rows from
 // row0 (rows past `rows` skipped) into its slot: lane l takes 16 bytes l of each row.
 __device__ __forceinline__ void issue_chunk(const uint8_t* w, int64_t row0, int rows, int k, int kc,
@@ -250,7 +220,7 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
   float c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
   int slot = 0, ct = 0, ck = 0;  // (tile, chunk) being computed
   for (int i = 0; i < total; ++i) {
-    wait_pending(nb - 1);
+    staged::wait_pending(nb - 1);
     __syncwarp();  // every lane's copies of chunk i visible to the warp
     if (!(ablate & 1)) {
       const uint32_t sa = ring_addr + slot * kSlotBytes;

@@ -77,7 +77,7 @@ __device__ __forceinline__ void cp_async16(void* smem, const uint8_t* gmem) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
 }
 __device__ __forceinline__ void commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-// Waits until at most n (0..3) of this thread's committed groups are pending.
+// Waits until at most n (0..7) of this thread's committed cp.async groups are pending.
 __device__ __forceinline__ void wait_pending(int n) {
   switch (n) {
     case 0:
@@ -89,8 +89,20 @@ __device__ __forceinline__ void wait_pending(int n) {
     case 2:
       asm volatile("cp.async.wait_group 2;" ::: "memory");
       break;
-    default:
+    case 3:
       asm volatile("cp.async.wait_group 3;" ::: "memory");
+      break;
+    case 4:
+      asm volatile("cp.async.wait_group 4;" ::: "memory");
+      break;
+    case 5:
+      asm volatile("cp.async.wait_group 5;" ::: "memory");
+      break;
+    case 6:
+      asm volatile("cp.async.wait_group 6;" ::: "memory");
+      break;
+    default:
+      asm volatile("cp.async.wait_group 7;" ::: "memory");
       break;
   }
 }

@@ -60,14 +60,13 @@ __device__ __forceinline__ float4 load_x4(const void* xv, int xtype, int64_t src
                      __uint_as_float(b.y << 16), __uint_as_float(b.y & 0xFFFF0000u));
 }
 
-// Float v (|v| <= 2^22) rounded to the nearest integer, as its low 16 bits
-// (two's complement) and as a float: adding 1.5 * 2^23 leaves the integer in
-// the mantissa, without the quarter-rate float->int conversion.
-__device__ __forceinline__ uint32_t round16(float v, float& as_float) {
-  constexpr float kMagic = 12582912.0f;
-  const float t = v + kMagic;
-  as_float = t - kMagic;
-  return __float_as_uint(t) & 0xFFFFu;
+// v * inv (|v * inv| <= 2^22) rounded to the nearest integer q, returned as
+// the bits of the float 1.5 * 2^23 + q, whose low 22 bits are q + 2^22 (one
+// FFMA, no quarter-rate float->int conversion): the low 16 bits are q in two's
+// complement, and bits - kMagicBits = q.
+inline constexpr uint32_t kMagicBits = 0x4B400000u;  // 1.5 * 2^23
+__device__ __forceinline__ uint32_t round_bits(float v, float inv) {
+  return __float_as_uint(fmaf(v, inv, 12582912.0f));
 }
 
 // Quantizes the tile [k0, k0 + tk) of the nc columns of x into XBlocks. Every
@@ -107,11 +106,10 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, i
       for (int off = 1; off < 8; off *= 2)
         amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
       const float inv = amax > 0.f ? __fdividef(32000.f, amax) : 0.f;
-      float f0, f1, f2, f3;
-      const uint32_t q0 = round16(v[j].x * inv, f0), q1 = round16(v[j].y * inv, f1);
-      const uint32_t q2 = round16(v[j].z * inv, f2), q3 = round16(v[j].w * inv, f3);
-      float sum = (f0 + f1) + (f2 + f3);
-      // Sum over the 4 lanes of this half (16 elements).
+      const uint32_t b0 = round_bits(v[j].x, inv), b1 = round_bits(v[j].y, inv);
+      const uint32_t b2 = round_bits(v[j].z, inv), b3 = round_bits(v[j].w, inv);
+      // Sum of the 4 q, then over the 4 lanes of this half (16 elements), in integers.
+      int sum = static_cast<int>((b0 + b1) + (b2 + b3) - 4 * kMagicBits);
       sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
       sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
       if (active) {
@@ -119,13 +117,13 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, i
         auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
                                              blk * static_cast<int>(sizeof(XBlock)));
         *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
-            make_uint2(q0 | (q1 << 16), q2 | (q3 << 16));
+            make_uint2(__byte_perm(b0, b1, 0x5410), __byte_perm(b2, b3, 0x5410));
         const float d = amax * (1.f / 32000.f);
         if (ei == 0) {
           xb->d = d;
-          xb->s0 = d * sum;
+          xb->s0 = d * static_cast<float>(sum);
         } else if (ei == 16) {
-          xb->s1 = d * sum;
+          xb->s1 = d * static_cast<float>(sum);
         }
       }
     }

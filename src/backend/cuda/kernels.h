@@ -32,12 +32,14 @@ template <GgmlType T>
 cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
                           float* y, cudaStream_t stream);
 
-// Decode kernel configuration for one column (v8, docs/perf.md): the staged
-// kernel (matvec_staged.cuh) with rows_per_stage rows per stage, the grid
-// capped at blocks_per_sm blocks per SM, at most smem_kb KB of shared memory
-// per block, rows_per_warp rows per warp (0: the type's default, else 1, 2
-// or 4 where instantiated); rows_per_stage 0 = the register kernels
-// (matvec_int.cuh for quantized types, matvec.cuh for F16/BF16).
+// Decode kernel configuration for one column (v8-v11, docs/perf.md). Quantized
+// types: the staged kernel (matvec_staged.cuh) with rows_per_stage rows per
+// stage, the grid capped at blocks_per_sm blocks per SM, at most smem_kb KB of
+// shared memory per block, rows_per_warp rows per warp (0: the type's
+// default, else 1, 2 or 4 where instantiated). F16/BF16: the tensor-core
+// kernel (matvec_mma.cuh) with blocks_per_sm and smem_kb (its ring depth);
+// rows_per_stage and rows_per_warp do not apply to it. rows_per_stage 0 = the
+// register kernels (matvec_int.cuh for quantized types, matvec.cuh for F16/BF16).
 struct StagedConfig {
   int rows_per_stage = 0;
   int blocks_per_sm = 1;
@@ -62,7 +64,7 @@ void set_matvec_variant(int v);
 int matvec_variant();
 
 // Timing experiments only (kernel_bench --ablate; wrong results): parts of
-// the staged kernel left out. Bits: 1 = the dot products, 2 = the activation
+// the staged and tensor-core kernels left out. Bits: 1 = the dot products, 2 = the activation
 // fill, 4 = griddepcontrol.wait.
 void set_matvec_ablation(int bits);
 int matvec_ablation();

@@ -1,9 +1,10 @@
-// One-column decode for F16/BF16 weights on the tensor cores (v9 of
-// docs/perf.md): the staged structure of matvec_staged.cuh (weights copied
-// into shared memory by cp.async, the first stages before
-// griddepcontrol.wait), with the dot products done by mma.sync instead of one
-// F32 FMA per weight (which made the F16 staged kernel of v8 lose: its math,
-// not its copies, was the chain after the wait).
+// One-column decode for F16/BF16 weights on the tensor cores (v9-v11 of
+// docs/perf.md; the automatic choice for every F16/BF16 shape, 84-93% of copy
+// bandwidth on the llama7b shapes): weights copied into shared memory by
+// cp.async, the first chunks before griddepcontrol.wait, with the dot
+// products done by mma.sync instead of one F32 FMA per weight (which made the
+// F16 staged kernel of v8 lose), and every warp streaming on its own (v10:
+// the block-synchronous ring of v9 kept too few bytes in flight).
 //
 // mma.m16n8k16 (F32 accumulate): B = 8 weight rows x 16 k, straight from the
 // staged rows with ldmatrix (no conversion: F16/BF16 is the tensor cores'

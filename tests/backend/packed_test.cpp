@@ -28,8 +28,8 @@ using test::Problem;
 
 bool is_k(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q6_K; }
 
-const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0,
-                                 GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16};
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1,
+                                 GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16};
 
 std::vector<float> run_packed(const Problem& p, int threads) {
   ThreadPool pool(threads);
@@ -64,7 +64,7 @@ class Packed : public ::testing::Test {
 TEST_F(Packed, SupportedTypes) {
   for (GgmlType t : kPackedTypes) EXPECT_TRUE(PackedMatrix::supported(t, 512)) << name(t);
   EXPECT_FALSE(PackedMatrix::supported(GgmlType::Q4_K, 576));  // not a multiple of 256
-  EXPECT_FALSE(PackedMatrix::supported(GgmlType::Q4_1, 512));
+  EXPECT_FALSE(PackedMatrix::supported(GgmlType::Q2_K, 512));
   EXPECT_FALSE(PackedMatrix::supported(GgmlType::F32, 512));
 }
 
@@ -94,7 +94,8 @@ TEST_F(Packed, MatchesScalarPathOnOddShapes) {
 }
 
 TEST_F(Packed, LegacyRowLengthsNotMultipleOf256) {
-  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::F16}) {
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1,
+                        GgmlType::Q5_1, GgmlType::F16}) {
     SCOPED_TRACE(name(type));
     const Problem p = make_problem(type, 40, 576, 10, 3);
     const auto want = run_scalar(p);
@@ -127,6 +128,7 @@ TEST_F(Packed, IndependentOfThreadsAndBatching) {
 TEST_F(Packed, MultiMatchesSingleCalls) {
   const std::vector<std::vector<GgmlType>> groups = {
       {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q5_0},
+      {GgmlType::Q4_1, GgmlType::Q5_1},
       {GgmlType::Q4_K, GgmlType::Q6_K},
       {GgmlType::F16, GgmlType::F16}};
   for (const auto& types : groups) {
@@ -195,6 +197,20 @@ TEST_F(Packed, ActivationConversionMatchesReference) {
           std::memcpy(&corr, got.data() + n + (n / 32) * 4 * (1 + i) + b * 4, 4);
           EXPECT_EQ(corr, -offsets[i] * e.sum) << b;
         }
+      }
+    } else if (act == GgmlType::Q8_1) {
+      // Reference blocks: d half, s half, qs [32] (36 bytes).
+      for (int64_t b = 0; b < n / 32; ++b) {
+        const uint8_t* blk = ref.data() + b * 36;
+        ASSERT_EQ(std::memcmp(got.data() + b * 32, blk + 4, 32), 0) << b;
+        uint16_t dh, sh;
+        std::memcpy(&dh, blk, 2);
+        std::memcpy(&sh, blk + 2, 2);
+        float d, sv;
+        std::memcpy(&d, got.data() + n + b * 4, 4);
+        std::memcpy(&sv, got.data() + n + (n / 32) * 16 + b * 4, 4);
+        EXPECT_EQ(quant::f32_to_bits(d), quant::f32_to_bits(quant::fp16_to_f32(dh))) << b;
+        EXPECT_EQ(quant::f32_to_bits(sv), quant::f32_to_bits(quant::fp16_to_f32(sh))) << b;
       }
     } else if (act == GgmlType::Q8_K) {
       for (int64_t s = 0; s < n / 256; ++s) {

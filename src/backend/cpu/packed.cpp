@@ -73,19 +73,25 @@ void unpack_q6_k(const BlockQ6_K& b, KRow* k) {
 void pack_row_block(GgmlType type, const uint8_t* src, int r, uint8_t* dst) {
   switch (type) {
     case GgmlType::Q4_0:
-    case GgmlType::Q5_0: {
-      const bool q5 = type == GgmlType::Q5_0;
-      const uint8_t* qs = src + (q5 ? 6 : 2);
+    case GgmlType::Q5_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1: {
+      const bool q5 = type == GgmlType::Q5_0 || type == GgmlType::Q5_1;
+      const bool affine = type == GgmlType::Q4_1 || type == GgmlType::Q5_1;
+      const int head = affine ? 4 : 2;  // d (and m) come first in the GGUF block
+      const uint8_t* qs = src + head + (q5 ? 4 : 0);
       uint8_t* nib = dst + (q5 ? 64 : 0);
       for (int g = 0; g < 4; ++g) std::memcpy(nib + (g * kR + r) * 4, qs + 4 * g, 4);
       if (q5) {
         uint32_t qh;
-        std::memcpy(&qh, src + 2, 4);
+        std::memcpy(&qh, src + head, 4);
         for (int g = 0; g < 8; ++g) {
           for (int j = 0; j < 4; ++j) dst[r * 4 + j] |= ((qh >> (4 * g + j)) & 1) << g;
         }
       }
-      std::memcpy(dst + (q5 ? 320 : 256) + r * 2, src, 2);
+      const int scales = q5 ? 320 : 256;
+      std::memcpy(dst + scales + r * 2, src, 2);                       // d
+      if (affine) std::memcpy(dst + scales + 32 + r * 2, src + 2, 2);  // m
       return;
     }
     case GgmlType::Q8_0:
@@ -194,6 +200,10 @@ size_t packed_block_bytes(GgmlType type) {
       return 256 + 32;
     case GgmlType::Q5_0:
       return 256 + 64 + 32;
+    case GgmlType::Q4_1:
+      return 256 + 32 + 32;
+    case GgmlType::Q5_1:
+      return 256 + 64 + 32 + 32;
     case GgmlType::Q8_0:
       return 512 + 32;
     case GgmlType::Q4_K:
@@ -217,7 +227,9 @@ size_t packed_act_stride(GgmlType type, int64_t cols) {
     case GgmlType::Q4_0:
     case GgmlType::Q5_0:
     case GgmlType::Q8_0:
-      return round64(n + (n / 32) * 16);
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
+      return round64(n + (n / 32) * 20);
     case GgmlType::Q4_K:
     case GgmlType::Q6_K:
       return round64(n + (n / 256) * (4 + 16 + 64));

@@ -62,12 +62,21 @@ inline void store_tile(const __m512 (&acc)[NP][NT], float* y, int64_t ldy, int64
   }
 }
 
-// ---- legacy blocks x Q8_0: Q4_0, Q5_0, Q8_0 ----
+// ---- legacy blocks x Q8_0 / Q8_1: Q4_0, Q5_0, Q8_0, Q4_1, Q5_1 ----
+//
+// Codes are unsigned (0..15, 0..31, q + 128); the symmetric types subtract
+// their offset through the activation block-sum corrections, the affine ones
+// (Q4_1, Q5_1) add m * s (s = the Q8_1 block sum times d, half-rounded) in a
+// second accumulator, added at the end as matmul()'s sumf + summs.
 
+template <GgmlType kT>
+constexpr bool kFive = kT == GgmlType::Q5_0 || kT == GgmlType::Q5_1;
+template <GgmlType kT>
+constexpr bool kAffine = kT == GgmlType::Q4_1 || kT == GgmlType::Q5_1;
 template <GgmlType kT>
 constexpr size_t kCodeBytes = kT == GgmlType::Q8_0 ? 512 : 256;
 template <GgmlType kT>
-constexpr size_t kHiBytes = kT == GgmlType::Q5_0 ? 64 : 0;
+constexpr size_t kHiBytes = kFive<kT> ? 64 : 0;
 template <GgmlType kT>
 constexpr int64_t kCorrIndex = kT == GgmlType::Q4_0   ? 0
                                : kT == GgmlType::Q5_0 ? 1
@@ -83,11 +92,17 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
   const uint8_t* ad = a + cols;  // d f32 [nb]
   // corr i32 [3][nb]: this type's block-sum correction
   const uint8_t* ac = a + cols + nb * 4 + kCorrIndex<kT> * nb * 4;
+  const uint8_t* asum = a + cols + nb * 16;  // s f32 [nb] (Q8_1's s)
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   [[maybe_unused]] const __m512i c16 = _mm512_set1_epi8(16);
+  // Integer block sum start: the symmetric types' offset correction, or 0.
+  auto dot_init = [&](int64_t t, int64_t b) {
+    return kAffine<kT> ? _mm512_setzero_si512() : bcast32(ac + t * as + b * 4);
+  };
   __m512 acc[NP][NT];
+  [[maybe_unused]] __m512 accm[NP][NT];  // affine: sum of m * s
   for (int p = 0; p < NP; ++p)
-    for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_setzero_ps();
+    for (int t = 0; t < NT; ++t) acc[p][t] = accm[p][t] = _mm512_setzero_ps();
   // Panel-outer inside a block: the tile reads its (group-interleaved) blocks
   // in address order, which the hardware prefetchers follow best.
   for (int64_t b = 0; b < nb; ++b) {
@@ -95,11 +110,11 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
     // Q5_0, single token: k-group-outer across the panels (measured from
     // DRAM: 20.7 GB/s vs 9.7 panel-outer; the other types stream faster
     // panel-outer, e.g. Q4_0 33 vs 25 GB/s).
-    if constexpr (kT == GgmlType::Q5_0 && NT == 1 && NP > 1) {
+    if constexpr (kFive<kT> && NT == 1 && NP > 1) {
       __m512i d1[NP], d2[NP];
       __m512i hvs[NP];
       for (int p = 0; p < NP; ++p) {
-        d1[p] = bcast32(ac + b * 4);
+        d1[p] = dot_init(0, b);
         d2[p] = _mm512_setzero_si512();
         hvs[p] = load512(first + p * ps + b * bs);
       }
@@ -115,17 +130,20 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
         }
       }
       for (int p = 0; p < NP; ++p) {
-        const __m512 dw = halves16(first + p * ps + b * bs + kCodeBytes<kT> + kHiBytes<kT>);
-        const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(load_f32(ad + b * 4)));
+        const uint8_t* scales = first + p * ps + b * bs + kCodeBytes<kT> + kHiBytes<kT>;
+        const __m512 sc = _mm512_mul_ps(halves16(scales), _mm512_set1_ps(load_f32(ad + b * 4)));
         acc[p][0] =
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(d1[p], d2[p])), sc, acc[p][0]);
+        if constexpr (kAffine<kT>)
+          accm[p][0] = _mm512_fmadd_ps(halves16(scales + 32),
+                                       _mm512_set1_ps(load_f32(asum + b * 4)), accm[p][0]);
       }
       continue;
     }
     for (int p = 0; p < NP; ++p) {
       const uint8_t* blk = first + p * ps + b * bs;
       __m512i dot[NT];
-      for (int t = 0; t < NT; ++t) dot[t] = bcast32(ac + t * as + b * 4);
+      for (int t = 0; t < NT; ++t) dot[t] = dot_init(t, b);
       [[maybe_unused]] __m512i dot2 = _mm512_setzero_si512();
       if constexpr (kT == GgmlType::Q8_0) {
 #pragma GCC unroll 8
@@ -135,16 +153,16 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
             dot[t] = _mm512_dpbusd_epi32(dot[t], u, bcast32(xb + t * as + 4 * g));
         }
       } else {
-        // Q5_0: the 5th bits come first in the block (see packed_kernels.h).
+        // Q5_0/Q5_1: the 5th bits come first in the block (see packed_kernels.h).
         [[maybe_unused]] __m512i hv;
-        if constexpr (kT == GgmlType::Q5_0) hv = load512(blk);
+        if constexpr (kFive<kT>) hv = load512(blk);
         const uint8_t* nib = blk + kHiBytes<kT>;
 #pragma GCC unroll 4
         for (int g = 0; g < 4; ++g) {
           const __m512i v = load512(nib + g * 64);
           __m512i lo = _mm512_and_si512(v, m4);
           __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-          if constexpr (kT == GgmlType::Q5_0) {
+          if constexpr (kFive<kT>) {
             // 5th bits of k-groups g and g + 4 are bits g and g + 4 of each
             // byte of hv: move them to bit 4 (16-bit shifts by <= 4 keep every
             // byte's bit 4 within that byte) and or them in.
@@ -168,7 +186,18 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
         const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(load_f32(ad + t * as + b * 4)));
         acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), sc, acc[p][t]);
       }
+      if constexpr (kAffine<kT>) {
+        const __m512 mw = halves16(blk + kCodeBytes<kT> + kHiBytes<kT> + 32);
+        for (int t = 0; t < NT; ++t) {
+          accm[p][t] =
+              _mm512_fmadd_ps(mw, _mm512_set1_ps(load_f32(asum + t * as + b * 4)), accm[p][t]);
+        }
+      }
     }
+  }
+  if constexpr (kAffine<kT>) {
+    for (int p = 0; p < NP; ++p)
+      for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_add_ps(acc[p][t], accm[p][t]);
   }
   store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
 }
@@ -406,12 +435,15 @@ inline int32_t hsum_epi32(__m512i v) { return _mm512_reduce_add_epi32(v); }
 
 // ggml's x86 quantize_row_q8_0: d = amax / 127 (stored as half), quants
 // round(x * 127 / amax) to nearest even. Bit-identical to matmul_act.cpp.
-// Writes the block-sum corrections of all three legacy weight types.
+// Writes the block-sum corrections of the three symmetric legacy weight types
+// and Q8_1's s = half(d * sum) (d before rounding, as quantize_row_q8_1) for
+// the affine ones.
 void quantize_q8_0_rows(const float* x, int64_t cols, uint8_t* dst) {
   const int64_t nb = cols / 32;
   auto* qs = reinterpret_cast<int8_t*>(dst);
   uint8_t* dd = dst + cols;
   uint8_t* corr = dd + nb * 4;
+  uint8_t* ss = corr + 3 * nb * 4;
   for (int64_t b = 0; b < nb; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
     const __m512 a = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
@@ -427,6 +459,8 @@ void quantize_q8_0_rows(const float* x, int64_t cols, uint8_t* dst) {
     std::memcpy(dd + b * 4, &dh, 4);
     const int32_t c[3] = {-8 * sum, -16 * sum, -128 * sum};
     for (int i = 0; i < 3; ++i) std::memcpy(corr + (i * nb + b) * 4, &c[i], 4);
+    const float sh = _cvtsh_ss(_cvtss_sh(d * static_cast<float>(sum), _MM_FROUND_TO_NEAREST_INT));
+    std::memcpy(ss + b * 4, &sh, 4);
   }
 }
 
@@ -499,6 +533,8 @@ void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t
     case GgmlType::Q4_0:
     case GgmlType::Q5_0:
     case GgmlType::Q8_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
       return quantize_q8_0_rows(x, cols, dst);
     case GgmlType::Q4_K:
     case GgmlType::Q6_K:
@@ -521,6 +557,12 @@ void avx512_packed_gemm(const PackedMatrix& w, int64_t p0, int64_t p1, const uin
                                                           ldy);
     case GgmlType::Q8_0:
       return run_tiles<LegacyK<GgmlType::Q8_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
+                                                          ldy);
+    case GgmlType::Q4_1:
+      return run_tiles<LegacyK<GgmlType::Q4_1>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
+                                                          ldy);
+    case GgmlType::Q5_1:
+      return run_tiles<LegacyK<GgmlType::Q5_1>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
                                                           ldy);
     case GgmlType::Q4_K:
       return run_tiles<Q4KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);

@@ -17,6 +17,8 @@
 //             320 d [16] half
 //   Q8_0 (544)  0 u8 [8][16][4]           q + 128 of column 4g+j
 //             512 d [16] half
+//   Q4_1 (320)  as Q4_0, then 288 m [16] half
+//   Q5_1 (384)  as Q5_0, then 352 m [16] half
 //   Q4_K (2368) 0 nib [4][8][16][4]       (chunk c, group g): row r's qs[32c + 4g + j]:
 //                                          low nibble column 64c+4g+j, high 64c+32+4g+j
 //            2048 sc [8][16] u8           6-bit scale of sub-block s (32 columns)
@@ -30,8 +32,9 @@
 // Activation rows (one per token, act_stride bytes apart, 64-byte aligned):
 //   Q8_0 family: qs i8 [cols] | d f32 [nb] (the half-rounded d, as float) |
 //                corr i32 [3][nb] = -offset * sum(qs of the block) for the
-//                weight codes' biases offset = 8 (Q4_0), 16 (Q5_0), 128 (Q8_0),
-//                so one conversion serves all three weight types
+//                weight codes' biases offset = 8 (Q4_0), 16 (Q5_0), 128 (Q8_0) |
+//                s f32 [nb] = Q8_1's s (half(d * sum), for Q4_1/Q5_1's m * s),
+//                so one conversion serves all five legacy weight types
 //   Q8_K family: qs i8 [cols] | d f32 [ns] | s32 i32 [ns][4] = two i16: sums of
 //                the 32-column sub-blocks 2p (low half) and 2p+1 |
 //                neg i32 [ns][16] = -32 * sum of each 16-column group

@@ -26,7 +26,7 @@ using test::make_problem;
 using test::name;
 using test::Problem;
 
-bool is_k(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q6_K; }
+bool is_k(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K; }
 
 const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1,
                                  GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16};
@@ -129,7 +129,7 @@ TEST_F(Packed, MultiMatchesSingleCalls) {
   const std::vector<std::vector<GgmlType>> groups = {
       {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q5_0},
       {GgmlType::Q4_1, GgmlType::Q5_1},
-      {GgmlType::Q4_K, GgmlType::Q6_K},
+      {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K},
       {GgmlType::F16, GgmlType::F16}};
   for (const auto& types : groups) {
     for (int64_t tokens : {1, 9}) {

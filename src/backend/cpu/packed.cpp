@@ -31,7 +31,7 @@ size_t round64(size_t n) { return (n + 63) / 64 * 64; }
 
 // ---- per-row unpacking at pack time (scalar; runs once per weight) ----
 
-// Q4_K / Q6_K super-block of one row: codes in column order (unsigned, before
+// Q4_K (Q5_K) / Q6_K super-block of one row: codes in column order (unsigned, before
 // the offset), scales per sub-block, mins (Q4_K), d, dmin.
 struct KRow {
   uint8_t q[256];
@@ -100,9 +100,13 @@ void pack_row_block(GgmlType type, const uint8_t* src, int r, uint8_t* dst) {
       }
       std::memcpy(dst + 512 + r * 2, src, 2);
       return;
-    case GgmlType::Q4_K: {
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K: {
+      // Q5_K is Q4_K (d, dmin, scales at the same offsets; qs after qh) plus 5th bits.
+      const bool q5 = type == GgmlType::Q5_K;
       BlockQ4_K blk;
-      std::memcpy(&blk, src, sizeof(blk));
+      std::memcpy(&blk, src, 16);  // d, dmin, scales
+      std::memcpy(blk.qs, src + (q5 ? 48 : 16), sizeof(blk.qs));
       KRow k;
       unpack_q4_k(blk, &k);
       for (int c = 0; c < 4; ++c) {
@@ -116,6 +120,20 @@ void pack_row_block(GgmlType type, const uint8_t* src, int r, uint8_t* dst) {
       }
       std::memcpy(dst + 2304 + r * 2, &k.d, 2);
       std::memcpy(dst + 2336 + r * 2, &k.dmin, 2);
+      if (q5) {
+        // hv [4 chunks][lo, hi][16 rows][4 j]: bit g = 5th bit of the code in
+        // k-group g, byte j (low nibble: sub-block 2c, high: 2c + 1).
+        const uint8_t* qh = src + 16;
+        for (int c = 0; c < 4; ++c) {
+          for (int h = 0; h < 2; ++h) {
+            for (int j = 0; j < 4; ++j) {
+              uint8_t bits = 0;
+              for (int g = 0; g < 8; ++g) bits |= ((qh[4 * g + j] >> (2 * c + h)) & 1) << g;
+              dst[2368 + ((c * 2 + h) * kR + r) * 4 + j] = bits;
+            }
+          }
+        }
+      }
       return;
     }
     case GgmlType::Q6_K: {
@@ -208,6 +226,8 @@ size_t packed_block_bytes(GgmlType type) {
       return 512 + 32;
     case GgmlType::Q4_K:
       return 2048 + 128 + 128 + 32 + 32;
+    case GgmlType::Q5_K:
+      return 2048 + 128 + 128 + 32 + 32 + 512;
     case GgmlType::Q6_K:
       return 4096 + 256 + 32 + 32;  // + 32 bytes of padding: 64-byte aligned blocks
     case GgmlType::F16:
@@ -218,7 +238,7 @@ size_t packed_block_bytes(GgmlType type) {
 }
 
 int64_t packed_block_cols(GgmlType type) {
-  return type == GgmlType::Q4_K || type == GgmlType::Q6_K ? 256 : 32;
+  return type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K ? 256 : 32;
 }
 
 size_t packed_act_stride(GgmlType type, int64_t cols) {
@@ -231,6 +251,7 @@ size_t packed_act_stride(GgmlType type, int64_t cols) {
     case GgmlType::Q5_1:
       return round64(n + (n / 32) * 20);
     case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
     case GgmlType::Q6_K:
       return round64(n + (n / 256) * (4 + 16 + 64));
     default:  // F16

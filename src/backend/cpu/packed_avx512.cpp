@@ -202,13 +202,14 @@ void legacy_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as,
   store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
 }
 
-// ---- K-quants x Q8_K: Q4_K, Q6_K ----
+// ---- K-quants x Q8_K: Q4_K, Q5_K, Q6_K ----
 //
 // Per super-block the integer sum isum = sum_s sc_s * dot_s (and Q4_K's
 // msum = sum_s mn_s * sum32_s) is exact; the float update is the scalar
 // kernel's expression, so results are bit-identical to it.
 
-template <int NP, int NT>
+// Q5: Q5_K, whose 5th bits (hv, packed_kernels.h) are or-ed into the codes.
+template <bool Q5, int NP, int NT>
 void q4_k_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
                int64_t ldy) {
   const int64_t cols = w.cols(), ns = cols / 256;
@@ -218,6 +219,7 @@ void q4_k_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, f
   const uint8_t* ad = a + cols;            // d f32 [ns]
   const uint8_t* a32 = a + cols + ns * 4;  // s32 pairs [ns][4]
   const __m512i m4 = _mm512_set1_epi8(0x0F);
+  [[maybe_unused]] const __m512i c16 = _mm512_set1_epi8(16);
   __m512 acc[NP][NT];
   for (int p = 0; p < NP; ++p)
     for (int t = 0; t < NT; ++t) acc[p][t] = _mm512_setzero_ps();
@@ -230,12 +232,28 @@ void q4_k_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, f
       for (int p = 0; p < NP; ++p)
         for (int t = 0; t < NT; ++t) dlo[p][t] = dhi[p][t] = _mm512_setzero_si512();
       const uint8_t* xb = a + s * 256 + c * 64;
+      [[maybe_unused]] __m512i hvlo[NP], hvhi[NP];
+      if constexpr (Q5) {
+        for (int p = 0; p < NP; ++p) {
+          hvlo[p] = load512(first + p * ps + s * bs + 2368 + c * 128);
+          hvhi[p] = load512(first + p * ps + s * bs + 2368 + c * 128 + 64);
+        }
+      }
 #pragma GCC unroll 8
       for (int g = 0; g < 8; ++g) {
         for (int p = 0; p < NP; ++p) {
           const __m512i v = load512(first + p * ps + s * bs + (c * 8 + g) * 64);
-          const __m512i lo = _mm512_and_si512(v, m4);
-          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          __m512i lo = _mm512_and_si512(v, m4);
+          __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          if constexpr (Q5) {
+            // Bit g of each hv byte to bit 4 (16-bit shifts by <= 4 stay in the byte).
+            const auto to4 = [g](__m512i h) {
+              return g <= 4 ? _mm512_slli_epi16(h, static_cast<unsigned>(4 - g))
+                            : _mm512_srli_epi16(h, static_cast<unsigned>(g - 4));
+            };
+            lo = _mm512_ternarylogic_epi32(lo, to4(hvlo[p]), c16, 0xF8);
+            hi = _mm512_ternarylogic_epi32(hi, to4(hvhi[p]), c16, 0xF8);
+          }
           for (int t = 0; t < NT; ++t) {
             dlo[p][t] = _mm512_dpbusd_epi32(dlo[p][t], lo, bcast32(xb + t * as + 4 * g));
             dhi[p][t] = _mm512_dpbusd_epi32(dhi[p][t], hi, bcast32(xb + t * as + 32 + 4 * g));
@@ -379,7 +397,14 @@ template <int NP, int NT>
 struct Q4KK {
   static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
                   int64_t ldy) {
-    q4_k_tile<NP, NT>(w, p0, a, as, y, ldy);
+    q4_k_tile<false, NP, NT>(w, p0, a, as, y, ldy);
+  }
+};
+template <int NP, int NT>
+struct Q5KK {
+  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                  int64_t ldy) {
+    q4_k_tile<true, NP, NT>(w, p0, a, as, y, ldy);
   }
 };
 template <int NP, int NT>
@@ -537,6 +562,7 @@ void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t
     case GgmlType::Q5_1:
       return quantize_q8_0_rows(x, cols, dst);
     case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
     case GgmlType::Q6_K:
       return quantize_q8_k_rows(x, cols, dst);
     case GgmlType::F16:
@@ -566,6 +592,8 @@ void avx512_packed_gemm(const PackedMatrix& w, int64_t p0, int64_t p1, const uin
                                                           ldy);
     case GgmlType::Q4_K:
       return run_tiles<Q4KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::Q5_K:
+      return run_tiles<Q5KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     case GgmlType::Q6_K:
       return run_tiles<Q6KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     case GgmlType::F16:

@@ -24,6 +24,9 @@
 //            2048 sc [8][16] u8           6-bit scale of sub-block s (32 columns)
 //            2176 mn [4][16][2] u8        6-bit mins of sub-blocks 2p, 2p+1
 //            2304 d [16] half, 2336 dmin [16] half
+//   Q5_K (2880) as Q4_K, then
+//            2368 hv [4][2][16][4] u8     (chunk c, lo/hi h, row r, byte j): bit g = 5th
+//                                          bit of column 64c+32h+4g+j
 //   Q6_K (4416) 0 u8 [64][16][4]          code (0..63) of column 4g+j
 //            4096 sc [16][16] i8          scale of sub-block s (16 columns)
 //            4352 d [16] half, then 32 bytes of padding

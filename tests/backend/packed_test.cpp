@@ -95,7 +95,7 @@ TEST_F(Packed, MatchesScalarPathOnOddShapes) {
 
 TEST_F(Packed, LegacyRowLengthsNotMultipleOf256) {
   for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1,
-                        GgmlType::Q5_1, GgmlType::F16}) {
+                        GgmlType::Q5_1, GgmlType::F16, GgmlType::BF16}) {
     SCOPED_TRACE(name(type));
     const Problem p = make_problem(type, 40, 576, 10, 3);
     const auto want = run_scalar(p);
@@ -130,7 +130,8 @@ TEST_F(Packed, MultiMatchesSingleCalls) {
       {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q5_0},
       {GgmlType::Q4_1, GgmlType::Q5_1},
       {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K},
-      {GgmlType::F16, GgmlType::F16}};
+      {GgmlType::F16, GgmlType::F16},
+      {GgmlType::BF16, GgmlType::BF16}};
   for (const auto& types : groups) {
     for (int64_t tokens : {1, 9}) {
       SCOPED_TRACE(name(types[0]) + " group, " + std::to_string(tokens) + " tokens");
@@ -226,6 +227,12 @@ TEST_F(Packed, ActivationConversionMatchesReference) {
           std::memcpy(&v, neg + s * 64 + g * 4, 4);
           EXPECT_EQ(v, -32 * blk.bsums[g]) << g;
         }
+      }
+    } else if (act == GgmlType::BF16) {  // values rounded to bf16
+      for (int64_t i = 0; i < n; ++i) {
+        float v;
+        std::memcpy(&v, got.data() + 4 * i, 4);
+        ASSERT_EQ(v, quant::bf16_to_f32(quant::f32_to_bf16(x[i]))) << i;
       }
     } else {  // F16: values rounded to half
       for (int64_t i = 0; i < n; ++i) {

@@ -149,6 +149,7 @@ void pack_row_block(GgmlType type, const uint8_t* src, int r, uint8_t* dst) {
       return;
     }
     case GgmlType::F16:
+    case GgmlType::BF16:
       for (int c = 0; c < 32; ++c) std::memcpy(dst + (c * kR + r) * 2, src + c * 2, 2);
       return;
     default:
@@ -231,6 +232,7 @@ size_t packed_block_bytes(GgmlType type) {
     case GgmlType::Q6_K:
       return 4096 + 256 + 32 + 32;  // + 32 bytes of padding: 64-byte aligned blocks
     case GgmlType::F16:
+    case GgmlType::BF16:
       return 32 * kR * 2;
     default:
       return 0;

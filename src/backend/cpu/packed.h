@@ -12,12 +12,13 @@
 //
 // Numerics are those of matmul(): activations converted to the weight's dot
 // type exactly as llama.cpp does (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
-// Q8_K for Q4_K/Q5_K/Q6_K, F16 for F16), integer block sums exact, float scaling in
-// llama.cpp's order (K-quants: bit-identical to the scalar kernel; legacy and
-// F16: the same values summed in a different float order). Each output depends only on its
-// row and token: results are identical for any thread count and batch split.
+// Q8_K for Q4_K/Q5_K/Q6_K, F16 for F16, BF16 for BF16), integer block sums
+// exact, float scaling in llama.cpp's order (K-quants: bit-identical to the
+// scalar kernel; legacy, F16 and BF16: the same values summed in a different
+// float order). Each output depends only on its row and token: results are
+// identical for any thread count and batch split.
 //
-// Supported: Q4_0, Q5_0, Q8_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, F16 on CPUs with AVX-512
+// Supported: Q4_0, Q5_0, Q8_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, F16, BF16 on CPUs with AVX-512
 // F/BW/VL + VNNI (cpu_isa_supported(CpuIsa::kAvx512)). pack() returns nullptr otherwise
 // and callers keep using matmul().
 //
@@ -57,8 +58,8 @@ class PackedMatrix {
   // True when pack() would succeed for this type and row length on this CPU.
   static bool supported(GgmlType wtype, int64_t cols);
   // True when a and b read the same converted activations (same cols and dot
-  // type: Q4_0/Q5_0/Q8_0, Q4_1/Q5_1, Q4_K/Q5_K/Q6_K, F16), so matmul_packed_multi can run them
-  // together.
+  // type: Q4_0/Q5_0/Q8_0, Q4_1/Q5_1, Q4_K/Q5_K/Q6_K, F16, BF16), so matmul_packed_multi can run
+  // them together.
   static bool shares_activations(const PackedMatrix& a, const PackedMatrix& b);
 
   ~PackedMatrix();

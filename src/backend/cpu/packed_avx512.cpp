@@ -25,6 +25,7 @@
 #include "backend/cpu/packed.h"
 #include "backend/cpu/packed_kernels.h"
 #include "core/check.h"
+#include "quant/fp16.h"
 
 namespace kiln::cpu {
 
@@ -346,12 +347,19 @@ void q6_k_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, f
   store_tile<NP, NT>(acc, y, ldy, p0, w.rows());
 }
 
-// ---- F16 x F16 (activations rounded to half, products summed in f32) ----
+// ---- F16 x F16, BF16 x BF16 (activations rounded to the weight's type,
+// products summed in f32) ----
 
-template <int NP, int NT>
+// 16 BF16 values as floats (the bits shifted into the high half).
+inline __m512 bf16x16(const uint8_t* p) {
+  const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+template <bool BF, int NP, int NT>
 void f16_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
               int64_t ldy) {
-  // Block k (32 columns) of panel p0 + p at first + p * ps + k * bs: [32][16] halves.
+  // Block k (32 columns) of panel p0 + p at first + p * ps + k * bs: [32][16] halves (BF16).
   const size_t ps = w.block_bytes(), bs = w.block_stride();
   const uint8_t* first = w.block(p0, 0);
   __m512 acc[NP][NT];
@@ -363,7 +371,7 @@ void f16_tile(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, fl
       const uint8_t* blk = first + p * ps + k * bs;
 #pragma GCC unroll 4
       for (int c = 0; c < 32; ++c) {
-        const __m512 wv = halves16(blk + c * 32);
+        const __m512 wv = BF ? bf16x16(blk + c * 32) : halves16(blk + c * 32);
         for (int t = 0; t < NT; ++t) {
           acc[p][t] = _mm512_fmadd_ps(wv, _mm512_set1_ps(load_f32(xk + t * as + c * 4)), acc[p][t]);
         }
@@ -418,7 +426,14 @@ template <int NP, int NT>
 struct F16K {
   static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
                   int64_t ldy) {
-    f16_tile<NP, NT>(w, p0, a, as, y, ldy);
+    f16_tile<false, NP, NT>(w, p0, a, as, y, ldy);
+  }
+};
+template <int NP, int NT>
+struct BF16K {
+  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
+                  int64_t ldy) {
+    f16_tile<true, NP, NT>(w, p0, a, as, y, ldy);
   }
 };
 
@@ -551,6 +566,14 @@ void round_f16_rows(const float* x, int64_t cols, uint8_t* dst) {
   for (; i < cols; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
+// Values rounded to BF16 exactly as quant::f32_to_bf16 (matmul_act.cpp), as floats.
+void round_bf16_rows(const float* x, int64_t cols, uint8_t* dst) {
+  auto* out = reinterpret_cast<float*>(dst);
+  for (int64_t i = 0; i < cols; ++i) {
+    out[i] = quant::bf16_to_f32(quant::f32_to_bf16(x[i]));
+  }
+}
+
 }  // namespace
 
 void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t* dst) {
@@ -567,6 +590,8 @@ void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t
       return quantize_q8_k_rows(x, cols, dst);
     case GgmlType::F16:
       return round_f16_rows(x, cols, dst);
+    case GgmlType::BF16:
+      return round_bf16_rows(x, cols, dst);
     default:
       KILN_CHECK_MSG(false, "avx512_packed_quantize: type without a packed layout");
   }
@@ -598,6 +623,8 @@ void avx512_packed_gemm(const PackedMatrix& w, int64_t p0, int64_t p1, const uin
       return run_tiles<Q6KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     case GgmlType::F16:
       return run_tiles<F16K, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+    case GgmlType::BF16:
+      return run_tiles<BF16K, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
     default:
       KILN_CHECK_MSG(false, "avx512_packed_gemm: type without a packed layout");
   }

@@ -31,6 +31,7 @@
 //            4096 sc [16][16] i8          scale of sub-block s (16 columns)
 //            4352 d [16] half, then 32 bytes of padding
 //   F16 (1024)  0 h [32][16] half         column c of the 16 rows
+//   BF16 (1024) as F16, in bf16
 //
 // Activation rows (one per token, act_stride bytes apart, 64-byte aligned):
 //   Q8_0 family: qs i8 [cols] | d f32 [nb] (the half-rounded d, as float) |
@@ -41,7 +42,7 @@
 //   Q8_K family: qs i8 [cols] | d f32 [ns] | s32 i32 [ns][4] = two i16: sums of
 //                the 32-column sub-blocks 2p (low half) and 2p+1 |
 //                neg i32 [ns][16] = -32 * sum of each 16-column group
-//   F16:         f32 [cols], each value rounded to half
+//   F16 / BF16:  f32 [cols], each value rounded to half / bf16
 #pragma once
 
 #include <cstddef>

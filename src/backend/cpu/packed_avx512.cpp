@@ -391,50 +391,24 @@ constexpr std::array<TileFn, sizeof...(I)> tile_table(std::integer_sequence<int,
   return {K<NP, I + 1>::run...};
 }
 
+// The tile kernel of weight type kT.
 template <GgmlType kT>
-struct LegacyK {
+struct TileOf {
   template <int NP, int NT>
   struct At {
     static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
                     int64_t ldy) {
-      legacy_tile<kT, NP, NT>(w, p0, a, as, y, ldy);
+      if constexpr (kT == GgmlType::Q4_K || kT == GgmlType::Q5_K) {
+        q4_k_tile<kT == GgmlType::Q5_K, NP, NT>(w, p0, a, as, y, ldy);
+      } else if constexpr (kT == GgmlType::Q6_K) {
+        q6_k_tile<NP, NT>(w, p0, a, as, y, ldy);
+      } else if constexpr (kT == GgmlType::F16 || kT == GgmlType::BF16) {
+        f16_tile<kT == GgmlType::BF16, NP, NT>(w, p0, a, as, y, ldy);
+      } else {
+        legacy_tile<kT, NP, NT>(w, p0, a, as, y, ldy);
+      }
     }
   };
-};
-template <int NP, int NT>
-struct Q4KK {
-  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
-                  int64_t ldy) {
-    q4_k_tile<false, NP, NT>(w, p0, a, as, y, ldy);
-  }
-};
-template <int NP, int NT>
-struct Q5KK {
-  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
-                  int64_t ldy) {
-    q4_k_tile<true, NP, NT>(w, p0, a, as, y, ldy);
-  }
-};
-template <int NP, int NT>
-struct Q6KK {
-  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
-                  int64_t ldy) {
-    q6_k_tile<NP, NT>(w, p0, a, as, y, ldy);
-  }
-};
-template <int NP, int NT>
-struct F16K {
-  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
-                  int64_t ldy) {
-    f16_tile<false, NP, NT>(w, p0, a, as, y, ldy);
-  }
-};
-template <int NP, int NT>
-struct BF16K {
-  static void run(const PackedMatrix& w, int64_t p0, const uint8_t* a, size_t as, float* y,
-                  int64_t ldy) {
-    f16_tile<true, NP, NT>(w, p0, a, as, y, ldy);
-  }
 };
 
 // Prompt tiles of NP panels x up to MaxNt tokens; the panels left over at the
@@ -599,32 +573,30 @@ void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t
 
 void avx512_packed_gemm(const PackedMatrix& w, int64_t p0, int64_t p1, const uint8_t* act,
                         size_t act_stride, int64_t n_tokens, float* y, int64_t ldy) {
+  auto run = [&]<GgmlType kT>() {
+    run_tiles<TileOf<kT>::template At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+  };
   switch (w.type()) {
     case GgmlType::Q4_0:
-      return run_tiles<LegacyK<GgmlType::Q4_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
-                                                          ldy);
+      return run.operator()<GgmlType::Q4_0>();
     case GgmlType::Q5_0:
-      return run_tiles<LegacyK<GgmlType::Q5_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
-                                                          ldy);
+      return run.operator()<GgmlType::Q5_0>();
     case GgmlType::Q8_0:
-      return run_tiles<LegacyK<GgmlType::Q8_0>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
-                                                          ldy);
+      return run.operator()<GgmlType::Q8_0>();
     case GgmlType::Q4_1:
-      return run_tiles<LegacyK<GgmlType::Q4_1>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
-                                                          ldy);
+      return run.operator()<GgmlType::Q4_1>();
     case GgmlType::Q5_1:
-      return run_tiles<LegacyK<GgmlType::Q5_1>::At, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y,
-                                                          ldy);
+      return run.operator()<GgmlType::Q5_1>();
     case GgmlType::Q4_K:
-      return run_tiles<Q4KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run.operator()<GgmlType::Q4_K>();
     case GgmlType::Q5_K:
-      return run_tiles<Q5KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run.operator()<GgmlType::Q5_K>();
     case GgmlType::Q6_K:
-      return run_tiles<Q6KK, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run.operator()<GgmlType::Q6_K>();
     case GgmlType::F16:
-      return run_tiles<F16K, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run.operator()<GgmlType::F16>();
     case GgmlType::BF16:
-      return run_tiles<BF16K, 1, 8>(w, p0, p1, act, act_stride, n_tokens, y, ldy);
+      return run.operator()<GgmlType::BF16>();
     default:
       KILN_CHECK_MSG(false, "avx512_packed_gemm: type without a packed layout");
   }

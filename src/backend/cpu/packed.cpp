@@ -239,24 +239,20 @@ size_t packed_block_bytes(GgmlType type) {
   }
 }
 
+// The activation family (packed_kernels.h) is the weight's dot type.
 int64_t packed_block_cols(GgmlType type) {
-  return type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K ? 256 : 32;
+  return activation_type(type) == GgmlType::Q8_K ? 256 : 32;
 }
 
 size_t packed_act_stride(GgmlType type, int64_t cols) {
   const size_t n = static_cast<size_t>(cols);
-  switch (type) {
-    case GgmlType::Q4_0:
-    case GgmlType::Q5_0:
+  switch (activation_type(type)) {
     case GgmlType::Q8_0:
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_1:
+    case GgmlType::Q8_1:
       return round64(n + (n / 32) * 20);
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
+    case GgmlType::Q8_K:
       return round64(n + (n / 256) * (4 + 16 + 64));
-    default:  // F16
+    default:  // F16, BF16: floats
       return round64(n * 4);
   }
 }

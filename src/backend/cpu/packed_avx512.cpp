@@ -22,6 +22,7 @@
 #include <cstring>
 #include <utility>
 
+#include "backend/cpu/matmul_kernels.h"
 #include "backend/cpu/packed.h"
 #include "backend/cpu/packed_kernels.h"
 #include "core/check.h"
@@ -551,23 +552,18 @@ void round_bf16_rows(const float* x, int64_t cols, uint8_t* dst) {
 }  // namespace
 
 void avx512_packed_quantize(GgmlType type, const float* x, int64_t cols, uint8_t* dst) {
-  switch (type) {
-    case GgmlType::Q4_0:
-    case GgmlType::Q5_0:
+  KILN_CHECK_MSG(packed_block_bytes(type) > 0,
+                 "avx512_packed_quantize: type without a packed layout");
+  switch (activation_type(type)) {  // one conversion per family (packed_kernels.h)
     case GgmlType::Q8_0:
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_1:
+    case GgmlType::Q8_1:
       return quantize_q8_0_rows(x, cols, dst);
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
+    case GgmlType::Q8_K:
       return quantize_q8_k_rows(x, cols, dst);
     case GgmlType::F16:
       return round_f16_rows(x, cols, dst);
-    case GgmlType::BF16:
+    default:  // BF16
       return round_bf16_rows(x, cols, dst);
-    default:
-      KILN_CHECK_MSG(false, "avx512_packed_quantize: type without a packed layout");
   }
 }
 

@@ -11,17 +11,19 @@
 // previous kernel in the stream and XORs the chunks from shared memory.
 // launch_dependent_empty: the same launch with no bytes (the dependency chain alone).
 #include "backend/cuda/launch.cuh"
+#include "backend/cuda/matvec_staged.cuh"
 #include "read_ceiling.h"
 
 namespace kiln::bench {
 namespace {
 
-__device__ __forceinline__ uint4 ld16(const uint4* p) {
-  uint4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "l"(p));
-  return v;
+using cuda::dec::ld16;
+using cuda::staged::cp_async16;
+using cuda::staged::smem_addr;
+
+// 16 bytes at p (ld.global.nc, L1 no-allocate: the decode kernels' weight load).
+__device__ __forceinline__ uint4 ld16v(const uint4* p) {
+  return ld16(reinterpret_cast<const uint8_t*>(p));
 }
 
 __global__ void __launch_bounds__(256)
@@ -30,28 +32,19 @@ __global__ void __launch_bounds__(256)
   int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   uint32_t acc = 0;
   for (; i + 3 * stride < n16; i += 4 * stride) {
-    const uint4 a = ld16(p + i), b = ld16(p + i + stride);
-    const uint4 c = ld16(p + i + 2 * stride), d = ld16(p + i + 3 * stride);
+    const uint4 a = ld16v(p + i), b = ld16v(p + i + stride);
+    const uint4 c = ld16v(p + i + 2 * stride), d = ld16v(p + i + 3 * stride);
     acc ^= a.x ^ a.y ^ a.z ^ a.w ^ b.x ^ b.y ^ b.z ^ b.w ^ c.x ^ c.y ^ c.z ^ c.w ^ d.x ^ d.y ^ d.z ^
            d.w;
   }
   for (; i < n16; i += stride) {
-    const uint4 a = ld16(p + i);
+    const uint4 a = ld16v(p + i);
     acc ^= a.x ^ a.y ^ a.z ^ a.w;
   }
   if (acc == 0x9E3779B9u) out[blockIdx.x] = acc;  // keeps the loads; almost never stores
 }
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
-}
-
 constexpr int kDepThreads = 512;
-
-__device__ __forceinline__ uint32_t smem_u32(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
 
 // Block b reads 16-byte pieces [b * per, min((b + 1) * per, n16)) in chunks of
 // chunk16 pieces through a ring of NBUF shared-memory buffers, copied by
@@ -75,7 +68,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   if constexpr (TMA) {
     if (tid == 0) {
       for (int i = 0; i < NBUF; ++i)
-        asm volatile("mbarrier.init.shared.b64 [%0], 1;" ::"r"(smem_u32(&bar[i])));
+        asm volatile("mbarrier.init.shared.b64 [%0], 1;" ::"r"(smem_addr(&bar[i])));
       asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
     __syncthreads();
@@ -86,13 +79,13 @@ __global__ void __launch_bounds__(kDepThreads, 1)
     uint4* dst = ring + (j % NBUF) * chunk16;
     if constexpr (TMA) {
       if (tid == 0) {
-        const uint32_t b = smem_u32(&bar[j % NBUF]);
+        const uint32_t b = smem_addr(&bar[j % NBUF]);
         asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
         asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(b), "r"(n * 16)
                      : "memory");
         asm volatile(
             "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, "
-            "[%3];" ::"r"(smem_u32(dst)),
+            "[%3];" ::"r"(smem_addr(dst)),
             "l"(p + c0), "r"(n * 16), "r"(b)
             : "memory");
       }
@@ -113,7 +106,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   uint32_t acc = 0;
   for (int j = 0; j < nchunks; ++j) {
     if constexpr (TMA) {
-      const uint32_t b = smem_u32(&bar[j % NBUF]), parity = (j / NBUF) & 1;
+      const uint32_t b = smem_addr(&bar[j % NBUF]), parity = (j / NBUF) & 1;
       uint32_t done = 0;
       while (!done) {
         asm volatile(

@@ -60,6 +60,11 @@ __device__ __forceinline__ float4 load_x4(const void* xv, int xtype, int64_t src
                      __uint_as_float(b.y << 16), __uint_as_float(b.y & 0xFFFF0000u));
 }
 
+// max |v.x|, |v.y|, |v.z|, |v.w|.
+__device__ __forceinline__ float absmax4(const float4& v) {
+  return fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+}
+
 // v * inv (|v * inv| <= 2^22) rounded to the nearest integer q, returned as
 // the bits of the float 1.5 * 2^23 + q, whose low 22 bits are q + 2^22 (one
 // FFMA, no quarter-rate float->int conversion): the low 16 bits are q in two's
@@ -101,7 +106,7 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, i
       const bool active = i < total;  // whole 8-lane groups are active or not
       const int c = NC == 1 || !active ? 0 : i / n4;
       const int e = !active ? 0 : NC == 1 ? 4 * i : (i % n4) * 4;
-      float amax = fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w)));
+      float amax = absmax4(v[j]);
 #pragma unroll
       for (int off = 1; off < 8; off *= 2)
         amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));

@@ -61,10 +61,6 @@ __host__ __device__ constexpr int64_t head_bytes(int64_t k, int64_t t) {
   return parts<T>() * k * 2 + t * kWarps * 8 * 4;
 }
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
 // Four 8x8 16-bit matrices; lane l gives the row address of matrix l / 8, row l % 8.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2,
                                             uint32_t& r3) {
@@ -124,12 +120,9 @@ __device__ __forceinline__ float fill_slice(const void* xv, int xtype, int K, in
       if (base == k0) {
         float m = 0.f;
 #pragma unroll
-        for (int j = 0; j < kPer; ++j)
-          m = fmaxf(
-              m, fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w))));
+        for (int j = 0; j < kPer; ++j) m = fmaxf(m, absmax4(v[j]));
         for (int e = base + kPer * 128 + 4 * lane; e < k1; e += 128) {
-          const float4 a = load_x4(xv, xtype, e);
-          m = fmaxf(m, fmaxf(fmaxf(fabsf(a.x), fabsf(a.y)), fmaxf(fabsf(a.z), fabsf(a.w))));
+          m = fmaxf(m, absmax4(load_x4(xv, xtype, e)));
         }
 #pragma unroll
         for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
@@ -217,7 +210,7 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
   const bool has_part = g < parts<T>();  // row g of A is part g (zero past the parts)
   const uint16_t* xrow = xp + (has_part ? g : 0) * K + 2 * t;
   const uint32_t lm_off = static_cast<uint32_t>((lane % 8) * kPitch + 16 * (lane / 8));
-  const uint32_t ring_addr = smem_addr(ring) + lm_off;
+  const uint32_t ring_addr = staged::smem_addr(ring) + lm_off;
   float c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
   int slot = 0, ct = 0, ck = 0;  // (tile, chunk) being computed
   for (int i = 0; i < total; ++i) {

@@ -14,7 +14,7 @@
 // A second of copies first brings the clocks up.
 //
 // Usage: kernel_bench [--quick] [--json FILE] [--types q4_0,q4_K,...]
-//                     [--shapes llama7b|tinyllama|all] [--cols 1,2,4,...]
+//                     [--shapes llama7b|tinyllama|all|RxK,...] [--cols 1,2,4,...]
 //                     [--variants 0,1,2,...] [--floor] [--ablate 1,2,...]
 // --variants: at 1 column, check and time each decode kernel choice of
 // kiln::cuda::set_matvec_variant (kernels.h; default 0 = automatic only).
@@ -215,14 +215,27 @@ Options parse(int argc, char** argv) {
       o.cols.clear();
       for (const auto& n : split(argv[++i])) o.cols.push_back(std::atoll(n.c_str()));
     } else {
-      std::fprintf(
-          stderr,
-          "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
-          "llama7b|tinyllama|all] [--cols 1,2] [--variants 0,1] [--floor] [--ablate 1,2]\n");
+      std::fprintf(stderr,
+                   "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
+                   "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
+                   "[--ablate 1,2]\n");
       std::exit(1);
     }
   }
   if (o.quick) o.cols = {1, 8, 16, 512};
+  if (shapes.find('x') != std::string::npos) {  // RxK[,RxK...]: one-off shapes
+    for (const auto& rk : split(shapes)) {
+      const size_t x = rk.find('x');
+      const int64_t r = x == std::string::npos ? 0 : std::atoll(rk.substr(0, x).c_str());
+      const int64_t k = x == std::string::npos ? 0 : std::atoll(rk.substr(x + 1).c_str());
+      if (r <= 0 || k <= 0 || k % 256 != 0) {
+        std::fprintf(stderr, "bad shape '%s' (want ROWSxK, K a multiple of 256)\n", rk.c_str());
+        std::exit(2);
+      }
+      o.shapes.push_back({"custom", r, k});
+    }
+    return o;
+  }
   if (shapes != "tinyllama") o.shapes.insert(o.shapes.end(), kLlama.begin(), kLlama.end());
   if (shapes != "llama7b") o.shapes.insert(o.shapes.end(), kTiny.begin(), kTiny.end());
   return o;

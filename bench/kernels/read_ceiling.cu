@@ -19,7 +19,6 @@ namespace {
 
 using cuda::dec::ld16;
 using cuda::staged::cp_async16;
-using cuda::staged::smem_addr;
 
 // 16 bytes at p (ld.global.nc, L1 no-allocate: the decode kernels' weight load).
 __device__ __forceinline__ uint4 ld16v(const uint4* p) {
@@ -67,9 +66,8 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   const int tid = static_cast<int>(threadIdx.x);
   if constexpr (TMA) {
     if (tid == 0) {
-      for (int i = 0; i < NBUF; ++i)
-        asm volatile("mbarrier.init.shared.b64 [%0], 1;" ::"r"(smem_addr(&bar[i])));
-      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+      for (int i = 0; i < NBUF; ++i) cuda::staged::mbar_init(&bar[i]);
+      cuda::staged::mbar_init_fence();
     }
     __syncthreads();
   }
@@ -79,15 +77,9 @@ __global__ void __launch_bounds__(kDepThreads, 1)
     uint4* dst = ring + (j % NBUF) * chunk16;
     if constexpr (TMA) {
       if (tid == 0) {
-        const uint32_t b = smem_addr(&bar[j % NBUF]);
-        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-        asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(b), "r"(n * 16)
-                     : "memory");
-        asm volatile(
-            "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, "
-            "[%3];" ::"r"(smem_addr(dst)),
-            "l"(p + c0), "r"(n * 16), "r"(b)
-            : "memory");
+        cuda::staged::fence_proxy_async();
+        cuda::staged::mbar_expect(&bar[j % NBUF], static_cast<uint32_t>(n * 16));
+        cuda::staged::bulk_copy(dst, p + c0, static_cast<uint32_t>(n * 16), &bar[j % NBUF]);
       }
     } else {
       for (int i = tid; i < n; i += kDepThreads) cp_async16(dst + i, p + c0 + i);
@@ -106,16 +98,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   uint32_t acc = 0;
   for (int j = 0; j < nchunks; ++j) {
     if constexpr (TMA) {
-      const uint32_t b = smem_addr(&bar[j % NBUF]), parity = (j / NBUF) & 1;
-      uint32_t done = 0;
-      while (!done) {
-        asm volatile(
-            "{ .reg .pred P; mbarrier.try_wait.parity.shared.b64 P, [%1], %2; selp.u32 %0, 1, 0, "
-            "P; }"
-            : "=r"(done)
-            : "r"(b), "r"(parity)
-            : "memory");
-      }
+      cuda::staged::mbar_wait(&bar[j % NBUF], static_cast<uint32_t>(j / NBUF) & 1u);
     } else {
       asm volatile("cp.async.wait_group %0;" ::"n"(NBUF - 1) : "memory");
     }

@@ -165,28 +165,36 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
                          name_of);
 
 // The automatic one-column choice maps the llama7b / tinyllama shapes to the
-// variants measured best in docs/perf.md (v9). Host only.
+// variants measured best in docs/perf.md (v9, v17, v19). Host only.
 TEST(CudaMatvecAuto, MeasuredChoices) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
   constexpr int kS8x2 = kFirstStagedVariant + 3, kS16R2 = kFirstStagedVariant + 10;
-  constexpr int kS16x2R2 = kFirstStagedVariant + 11, kS32R2 = kFirstStagedVariant + 12;
-  constexpr int kS8Max = kFirstStagedVariant + 13;
+  constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
+  constexpr int kS8Pre1 = kFirstStagedVariant + 14, kS8MaxPre1 = kFirstStagedVariant + 15;
+  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16;
   static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[3].blocks_per_sm == 2);
   static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
   static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
+  static_assert(kStagedConfigs[14].pre_wait_stages == 1 && kStagedConfigs[15].smem_kb == 227);
+  static_assert(kStagedConfigs[16].rows_per_warp == 2 && kStagedConfigs[16].pre_wait_stages == 1);
   const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
   EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
   EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 4096), kS16R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 4096), kReg);
-  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8x2);
-  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8Max);
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(q51, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);
   EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);
-  EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16x2R2);
+  EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16R2Pre1);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
   for (GgmlType t : {q40, q80, GgmlType::Q4_K}) {
     EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);

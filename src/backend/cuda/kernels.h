@@ -38,18 +38,38 @@ cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int x
 // shared memory per block, rows_per_warp rows per warp (0: the type's
 // default, else 1, 2 or 4 where instantiated). F16/BF16: the tensor-core
 // kernel (matvec_mma.cuh) with blocks_per_sm and smem_kb (its ring depth);
-// rows_per_stage and rows_per_warp do not apply to it. rows_per_stage 0 = the
+// rows_per_stage, rows_per_warp and pre_wait_stages do not apply to it. rows_per_stage 0 = the
 // register kernels (matvec_int.cuh for quantized types, matvec.cuh for F16/BF16).
+// pre_wait_stages: ring buffers of the staged kernel filled before
+// griddepcontrol.wait (0 = all, -1 = none; the others after x's loads are issued, v17).
 struct StagedConfig {
   int rows_per_stage = 0;
   int blocks_per_sm = 1;
   int smem_kb = 0;
   int rows_per_warp = 0;
+  int pre_wait_stages = 0;
 };
 inline constexpr StagedConfig kStagedConfigs[] = {
-    {16, 1, 200, 0}, {16, 1, 110, 0}, {8, 1, 200, 0},  {8, 2, 110, 0}, {16, 2, 110, 0},
-    {16, 1, 200, 4}, {16, 2, 110, 4}, {32, 1, 200, 4}, {8, 2, 110, 4}, {8, 1, 200, 4},
-    {16, 1, 200, 2}, {16, 2, 110, 2}, {32, 1, 200, 2}, {8, 1, 227, 0}};
+    {16, 1, 200, 0},
+    {16, 1, 110, 0},
+    {8, 1, 200, 0},
+    {8, 2, 110, 0},
+    {16, 2, 110, 0},
+    {16, 1, 200, 4},
+    {16, 2, 110, 4},
+    {32, 1, 200, 4},
+    {8, 2, 110, 4},
+    {8, 1, 200, 4},
+    {16, 1, 200, 2},
+    {16, 2, 110, 2},
+    {32, 1, 200, 2},
+    {8, 1, 227, 0},
+    // v17: one or no ring buffer copied before the wait (variants 18-22)
+    {8, 1, 200, 0, 1},
+    {8, 1, 227, 0, 1},
+    {16, 1, 200, 2, 1},
+    {8, 1, 200, 0, -1},
+    {8, 2, 110, 0, -1}};
 inline constexpr int kNumStagedConfigs =
     static_cast<int>(sizeof(kStagedConfigs) / sizeof(kStagedConfigs[0]));
 
@@ -70,22 +90,24 @@ void set_matvec_ablation(int bits);
 int matvec_ablation();
 
 // The automatic choice at one column (variant 0): the variant measured best
-// in docs/perf.md (v9-v11) for the shape class of rows x k, as a variant
+// in docs/perf.md (v9-v11, v17, v19) for the shape class of rows x k, as a variant
 // number (within ~2 points of the best on every llama7b and tinyllama shape).
 // F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM up to
 // 8192 x 4096, else one block with 227 KB. 4096-row class (4096 <= rows <= 8192, K >= 4096): the
-// staged kernel; K = 4096 with 16 rows per stage (Q8_0 32, Q2_K the register kernel); K > 4096 with
-// 8 rows per stage, two blocks per SM for the legacy 4/5-bit types, one with up to 227 KB for Q8_0
-// (Q3_K/Q5_K: the register kernel without its software pipeline). 2048-row class (rows < 4096, K >=
-// 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q2_K/Q3_K/Q6_K, else 32); K <= 4096 staged
-// at 32 rows for Q8_0. 8192 < rows <= 16384: Q8_0 with 16 rows and 2 blocks
-// per SM. Everything else (Q6_K in the 4096-row class, the legacy types at
-// 11008 rows, large grids, small K): the register kernels.
+// staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per warp; Q2_K the register
+// kernel); K > 4096 with 8 rows per stage and one stage before the wait, up to 200 KB (Q8_0 227
+// KB; Q3_K: the register kernel without its software pipeline). 2048-row class (rows < 4096, K >=
+// 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q2_K/Q3_K/Q6_K, else 32); K <= 4096
+// staged at 32 rows for Q8_0. More rows, K >= 4096: Q8_0 up to 16384 rows with 16 rows per stage, 2
+// per warp and one stage before the wait; Q5_K at 32 rows per stage. Everything else (Q6_K in the
+// 4096-row class, the other types at 11008 rows and more, small K): the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
   constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
-  constexpr int kS16x2R2 = kFirstStagedVariant + 11, kS16R2 = kFirstStagedVariant + 10;
+  constexpr int kS16R2 = kFirstStagedVariant + 10;
   constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
+  constexpr int kS8Pre1 = kFirstStagedVariant + 14, kS8MaxPre1 = kFirstStagedVariant + 15;
+  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16;
   const TypeLayout l = type_layout(t);
   const int64_t row_bytes = l.block_elems == 0 ? 0 : k / l.block_elems * l.block_bytes;
   // n stages of 8 rows and the activations (<= 2.75 bytes per element) in kb KB.
@@ -105,12 +127,11 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   if (t == GgmlType::Q6_K) return kReg;
   if (rows >= 4096 && rows <= 8192 && k >= 4096) {
     if (k > 4096) {  // 4096 x 11008
-      if (t == GgmlType::Q4_K) return kS16R2;
       if (t == GgmlType::Q2_K) return kS32R2;
-      if (t == GgmlType::Q3_K || t == GgmlType::Q5_K) return kRegNoPipe;
-      if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;
-      if (fits(1, 110)) return kS8x2;  // the legacy 4/5-bit types
-      return fits(2, 200) ? kS8 : kReg;
+      if (t == GgmlType::Q3_K) return kRegNoPipe;
+      if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8MaxPre1 : kReg;
+      if (fits(2, 200)) return kS8Pre1;  // the 4/5-bit types
+      return fits(1, 110) ? kS8x2 : kReg;
     }
     // 4096 x 4096
     if (t == GgmlType::Q8_0) return kS32R2;
@@ -118,7 +139,10 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
     if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) return kS16R2;
     return kS16;
   }
-  if (rows > 8192 && rows <= 16384 && t == GgmlType::Q8_0) return kS16x2R2;  // 11008 x 4096
+  if (rows > 8192 && k >= 4096) {  // 11008 x 4096, 32000 x 4096
+    if (t == GgmlType::Q8_0 && rows <= 16384) return kS16R2Pre1;
+    if (t == GgmlType::Q5_K) return kS32R2;
+  }
   return kReg;
 }
 

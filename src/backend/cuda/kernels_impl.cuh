@@ -131,18 +131,22 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
   const int64_t grid = std::min<int64_t>(n_stages, static_cast<int64_t>(c.blocks_per_sm) * sms);
   const int64_t per_block = (n_stages + grid - 1) / grid;
   const int64_t xb = staged_x_bytes<T>(K), sb = staged_stage_bytes(T, c.rows_per_stage, K);
-  const int64_t budget = static_cast<int64_t>(c.smem_kb) * 1024;
+  // 227 KB per block, less the kernel's static shared memory (its mbarriers).
+  constexpr int kMaxSmem = 227 * 1024 - 64;
+  const int64_t budget = std::min<int64_t>(static_cast<int64_t>(c.smem_kb) * 1024, kMaxSmem);
   const int64_t nstg = std::min<int64_t>({4, per_block, (budget - xb) / sb});
   if (nstg < 1) return cudaErrorNotSupported;
-  constexpr int kMaxSmem = 227 * 1024;
   const int64_t smem = xb + nstg * sb;
   if (smem > kMaxSmem) return cudaErrorNotSupported;
   auto* kernel = matvec_staged_kernel<T, R>;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
+  const int pre = c.pre_wait_stages < 0                               ? 0
+                  : c.pre_wait_stages > 0 && c.pre_wait_stages < nstg ? c.pre_wait_stages
+                                                                      : static_cast<int>(nstg);
   return launch_pdl(kernel, static_cast<unsigned>(grid), W * 32, static_cast<size_t>(smem), stream,
-                    w, rows, K, x, xtype, y, c.rows_per_stage, static_cast<int>(nstg),
+                    w, rows, K, x, xtype, y, c.rows_per_stage, static_cast<int>(nstg), pre,
                     matvec_ablation());
 }
 

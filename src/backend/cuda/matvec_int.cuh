@@ -81,57 +81,81 @@ __device__ __forceinline__ uint32_t round_bits(float v, float inv) {
 // once per iteration (v4 measured the fill dominating multi-column decode).
 inline constexpr int kFillBatch = 8;
 
+// Quantizes v = elements [4 i, 4 i + 4) of the tile (column i / n4 for NC > 1)
+// into its XBlock; i >= total: inactive (whole 8-lane groups are active or
+// not). Every lane of the warp calls it (shuffles).
+template <GgmlType T, int NC>
+__device__ __forceinline__ void quantize_x4(const float4& v, int i, int total, int n4, uint8_t* xs,
+                                            int cstride) {
+  constexpr int U = Dec<T>::kUnit;
+  const bool active = i < total;
+  const int c = NC == 1 || !active ? 0 : i / n4;
+  const int e = !active ? 0 : NC == 1 ? 4 * i : (i % n4) * 4;
+  float amax = absmax4(v);
+#pragma unroll
+  for (int off = 1; off < 8; off *= 2) amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
+  const float inv = amax > 0.f ? __fdividef(32000.f, amax) : 0.f;
+  const uint32_t b0 = round_bits(v.x, inv), b1 = round_bits(v.y, inv);
+  const uint32_t b2 = round_bits(v.z, inv), b3 = round_bits(v.w, inv);
+  // Sum of the 4 q, then over the 4 lanes of this half (16 elements), in integers.
+  int sum = static_cast<int>((b0 + b1) + (b2 + b3) - 4 * kMagicBits);
+  sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
+  sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
+  if (active) {
+    const int eu = e % U, blk = eu / 32, ei = eu % 32;
+    auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
+                                         blk * static_cast<int>(sizeof(XBlock)));
+    *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
+        make_uint2(__byte_perm(b0, b1, 0x5410), __byte_perm(b2, b3, 0x5410));
+    const float d = amax * (1.f / 32000.f);
+    if (ei == 0) {
+      xb->d = d;
+      xb->s0 = d * static_cast<float>(sum);
+    } else if (ei == 16) {
+      xb->s1 = d * static_cast<float>(sum);
+    }
+  }
+}
+
+// One batch of fill_xblocks' loads: v[j] = the 4 elements of index
+// base + j * blockDim.x + threadIdx.x (zeros past total).
+template <int NC>
+__device__ __forceinline__ void load_x_batch(const void* xv, int xtype, int K, int k0, int n4,
+                                             int total, int base, float4 (&v)[kFillBatch]) {
+  const int nt = static_cast<int>(blockDim.x);
+#pragma unroll
+  for (int j = 0; j < kFillBatch; ++j) {
+    const int i = base + j * nt + static_cast<int>(threadIdx.x);
+    v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (i < total) {
+      const int64_t src =
+          NC == 1 ? k0 + 4 * i : static_cast<int64_t>(i / n4) * K + k0 + (i % n4) * 4;
+      v[j] = load_x4(xv, xtype, src);
+    }
+  }
+}
+
+// Quantizes a batch that load_x_batch read.
+template <GgmlType T, int NC>
+__device__ __forceinline__ void quantize_x_batch(const float4 (&v)[kFillBatch], int n4, int total,
+                                                 int base, uint8_t* xs, int cstride) {
+  const int nt = static_cast<int>(blockDim.x);
+#pragma unroll
+  for (int j = 0; j < kFillBatch; ++j) {
+    if (base + j * nt >= total) break;  // uniform across the block
+    quantize_x4<T, NC>(v[j], base + j * nt + static_cast<int>(threadIdx.x), total, n4, xs, cstride);
+  }
+}
+
 // NC: the column count (one column: no index divisions).
 template <GgmlType T, int NC>
 __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, int k0, int tk,
                                              uint8_t* xs, int cstride) {
-  constexpr int U = Dec<T>::kUnit;
   const int n4 = tk / 4, total = NC * n4, nt = static_cast<int>(blockDim.x);
   for (int base = 0; base < total; base += kFillBatch * nt) {
     float4 v[kFillBatch];
-#pragma unroll
-    for (int j = 0; j < kFillBatch; ++j) {
-      const int i = base + j * nt + static_cast<int>(threadIdx.x);
-      v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (i < total) {
-        const int64_t src =
-            NC == 1 ? k0 + 4 * i : static_cast<int64_t>(i / n4) * K + k0 + (i % n4) * 4;
-        v[j] = load_x4(xv, xtype, src);
-      }
-    }
-#pragma unroll
-    for (int j = 0; j < kFillBatch; ++j) {
-      if (base + j * nt >= total) break;  // uniform across the block
-      const int i = base + j * nt + static_cast<int>(threadIdx.x);
-      const bool active = i < total;  // whole 8-lane groups are active or not
-      const int c = NC == 1 || !active ? 0 : i / n4;
-      const int e = !active ? 0 : NC == 1 ? 4 * i : (i % n4) * 4;
-      float amax = absmax4(v[j]);
-#pragma unroll
-      for (int off = 1; off < 8; off *= 2)
-        amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
-      const float inv = amax > 0.f ? __fdividef(32000.f, amax) : 0.f;
-      const uint32_t b0 = round_bits(v[j].x, inv), b1 = round_bits(v[j].y, inv);
-      const uint32_t b2 = round_bits(v[j].z, inv), b3 = round_bits(v[j].w, inv);
-      // Sum of the 4 q, then over the 4 lanes of this half (16 elements), in integers.
-      int sum = static_cast<int>((b0 + b1) + (b2 + b3) - 4 * kMagicBits);
-      sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
-      sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
-      if (active) {
-        const int eu = e % U, blk = eu / 32, ei = eu % 32;
-        auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
-                                             blk * static_cast<int>(sizeof(XBlock)));
-        *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
-            make_uint2(__byte_perm(b0, b1, 0x5410), __byte_perm(b2, b3, 0x5410));
-        const float d = amax * (1.f / 32000.f);
-        if (ei == 0) {
-          xb->d = d;
-          xb->s0 = d * static_cast<float>(sum);
-        } else if (ei == 16) {
-          xb->s1 = d * static_cast<float>(sum);
-        }
-      }
-    }
+    load_x_batch<NC>(xv, xtype, K, k0, n4, total, base, v);
+    quantize_x_batch<T, NC>(v, n4, total, base, xs, cstride);
   }
 }
 

@@ -1,8 +1,8 @@
 // The staged decode kernel (v8 of docs/perf.md): one activation column,
 // quantized weights (IDot types; F16/BF16: matvec_mma.cuh), weights copied into shared
-// memory by cp.async ahead of the math, several warps sharing each row
-// (split K). Measured faster than the register kernels only on small grids
-// (4096-row shapes, K >= 4096); auto_matvec_variant (kernels.h) picks it there.
+// memory by TMA bulk copies (one per plane and stage, v19) ahead of the math,
+// several warps sharing each row (split K). Measured faster than the register kernels only on small
+// grids (4096-row shapes, K >= 4096); auto_matvec_variant (kernels.h) picks it there.
 //
 // Why: the register kernel of matvec_int.cuh can only have as many weight
 // bytes in flight as its registers hold, and its math needs the same
@@ -10,14 +10,15 @@
 // per-warp chain after griddepcontrol.wait, and no room for the next kernel's
 // blocks to start streaming before this one ends. Here the bytes in flight
 // live in shared memory (a ring of `nstg` stages, all issued before the
-// first use, the first ones before griddepcontrol.wait), and the math reads
-// them from there.
+// first use: the first `pre` before griddepcontrol.wait, the others after
+// x's loads, which would otherwise queue behind them, v17), and the math
+// reads them from there.
 //
 // Work: a stage = RS consecutive rows x all K (one contiguous byte range per
 // plane, since rows are contiguous in every plane of layout.h). Block b of a
 // grid of G handles stages b, b + G, b + 2G, ... (stage j of the block in
-// ring buffer j % nstg). Each plane range is copied in 16-byte pieces from its
-// start rounded down to 16 to its end rounded up (inside the plane's 256-byte
+// ring buffer j % nstg). Each plane range is copied from its start rounded
+// down to 16 bytes to its end rounded up (inside the plane's 256-byte
 // padding), so any shape works; the byte offset of the start is kept and
 // added back when reading.
 // Math on a stage: W warps = (RS / R) row sets x S = W * R / RS K-slices;
@@ -111,38 +112,87 @@ __device__ __forceinline__ void wait_pending(int n) {
   }
 }
 
-// Issues the copies of stage rows [row0, row0 + nr) into buf (every thread
-// calls it); returns, through sp, the planes as seen in buf.
+// mbarriers for bulk (TMA) copies: one arrival (the issuing thread) plus the
+// transaction bytes of the copies it announces.
+__device__ __forceinline__ void mbar_init(uint64_t* bar) {
+  asm volatile("mbarrier.init.shared.b64 [%0], 1;" ::"r"(smem_addr(bar)) : "memory");
+}
+__device__ __forceinline__ void mbar_init_fence() {
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+}
+// Orders this thread's earlier generic-proxy shared-memory accesses before
+// later async-proxy (bulk copy) writes to the same memory.
+__device__ __forceinline__ void fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+}
+// Announces `bytes` of copies completing on bar (this thread's arrival).
+__device__ __forceinline__ void mbar_expect(uint64_t* bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes)
+               : "memory");
+}
+// Copies bytes (a multiple of 16; src and dst 16-aligned) global -> shared, completing on bar.
+__device__ __forceinline__ void bulk_copy(void* dst, const void* src, uint32_t bytes,
+                                          uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::
+          "r"(smem_addr(dst)),
+      "l"(src), "r"(bytes), "r"(smem_addr(bar))
+      : "memory");
+}
+// Waits until the phase of bar with this parity has completed.
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
+  uint32_t done = 0;
+  while (!done) {
+    asm volatile(
+        "{ .reg .pred P; mbarrier.try_wait.parity.shared.b64 P, [%1], %2; selp.u32 %0, 1, 0, P; "
+        "}"
+        : "=r"(done)
+        : "r"(smem_addr(bar)), "r"(parity)
+        : "memory");
+  }
+}
+
+// Copies stage rows [row0, row0 + nr) into buf: one bulk (TMA) copy per
+// plane, issued by thread 0 and completing on bar (v19: measured 0-10 points
+// faster than cp.async by every thread, whose ~12 instructions per 16 bytes
+// competed with the dot products for issue slots). Every thread may call it;
+// only thread 0 acts. The caller has ordered earlier shared-memory reads of
+// buf before this (a barrier); the proxy fence orders them against the bulk
+// copy's writes.
 template <GgmlType T>
 __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int nr, int rs,
-                                            int64_t k, uint8_t* buf, Planes& sp) {
+                                            int64_t k, uint8_t* buf, uint64_t* bar) {
+  if (threadIdx.x != 0) return;
   constexpr TypeLayout l = type_layout(T);
-  const int nt = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
-  int64_t off = 0;
+  int64_t a16[4], n[4], total = 0;
 #pragma unroll
   for (int p = 0; p < l.n_planes; ++p) {
     const int64_t row_bytes = w.nblocks * l.planes[p].stride;
     const int64_t start = row0 * row_bytes, end = (row0 + nr) * row_bytes;
-    const int64_t a16 = start / 16 * 16;
-    const int n16 = static_cast<int>(((end + 15) / 16 * 16 - a16) / 16);
-    const uint8_t* src = w.p[p] + a16;
-    uint8_t* dst = buf + off;
-    for (int i = tid; i < n16; i += nt) cp_async16(dst + 16 * i, src + 16 * i);
-    sp.p[p] = dst + (start - a16);
+    a16[p] = start / 16 * 16;
+    n[p] = (end + 15) / 16 * 16 - a16[p];
+    total += n[p];
+  }
+  fence_proxy_async();
+  mbar_expect(bar, static_cast<uint32_t>(total));
+  int64_t off = 0;
+#pragma unroll
+  for (int p = 0; p < l.n_planes; ++p) {
+    bulk_copy(buf + off, w.p[p] + a16[p], static_cast<uint32_t>(n[p]), bar);
     off += staged_plane_cap(T, p, rs, k);
   }
-  sp.nblocks = w.nblocks;
 }
 
 }  // namespace staged
 
 // y[r] = sum_k W[r][k] x[k] for one column (contract of launch_matvec).
-// nstg: ring depth 1..4; rs: rows per stage, a multiple of R with
+// nstg: ring depth 1..4, the first pre (0..nstg) of them copied before
+// griddepcontrol.wait; rs: rows per stage, a multiple of R with
 // W * R / rs a power of two <= W.
 template <GgmlType T, int R>
 __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     matvec_staged_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                         float* __restrict__ y, int rs, int nstg, int ablate) {
+                         float* __restrict__ y, int rs, int nstg, int pre, int ablate) {
   using D = Dec<T>;
   using I = IDot<T>;
   static_assert(I::kEnabled, "F16/BF16: matvec_mma_kernel");
@@ -161,19 +211,38 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;  // this block's stages
   asm volatile("griddepcontrol.launch_dependents;");
 
-  // Prologue: every ring buffer's copies before waiting for the previous
-  // kernel (weights never depend on it). One commit group per stage slot.
-  for (int j = 0; j < nstg; ++j) {
+  // Prologue: the first `pre` ring buffers' copies before waiting for the
+  // previous kernel (weights never depend on it); then x's first loads, so
+  // that they queue behind only those copies (v17), then the other buffers'
+  // copies, then x's quantization. One commit group per stage slot.
+  // One mbarrier per ring slot; stage j of the block completes on bars[j % nstg]
+  // in phase j / nstg.
+  __shared__ uint64_t bars[4];
+  if (threadIdx.x == 0) {
+    for (int i = 0; i < nstg; ++i) staged::mbar_init(&bars[i]);
+    staged::mbar_init_fence();
+  }
+  __syncthreads();
+  // Copies stage j (of this block) into ring slot `slot`.
+  const auto issue_to = [&](int j, int slot) {
     if (j < cnt) {
       const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
-      Planes sp;
-      staged::issue_stage<T>(w, row0, static_cast<int>(min(static_cast<int64_t>(rs), rows - row0)),
-                             rs, K, ring + j * stage_bytes, sp);
+      const int nr = static_cast<int>(min(static_cast<int64_t>(rs), rows - row0));
+      staged::issue_stage<T>(w, row0, nr, rs, K, ring + slot * stage_bytes, &bars[slot]);
     }
-    staged::commit();
-  }
+  };
+  const auto issue = [&](int j) { issue_to(j, j); };
+  for (int j = 0; j < pre; ++j) issue(j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
-  if (!(ablate & 2)) fill_xblocks<T, 1>(xv, xtype, K, 0, K, xs, nu * UB);
+  const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
+  float4 xv0[kFillBatch];
+  if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
+  for (int j = pre; j < nstg; ++j) issue(j);
+  if (!(ablate & 2)) {
+    quantize_x_batch<T, 1>(xv0, n4, first, 0, xs, nu * UB);
+    if (first < n4)
+      fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB, nu * UB);
+  }
 
   int slot = 0;  // j % nstg
   for (int j = 0; j < cnt; ++j) {
@@ -193,9 +262,8 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       }
       sp.nblocks = w.nblocks;
     }
-    // Groups committed so far: nstg + j; stage j's is the oldest nstg - 1... done.
-    staged::wait_pending(nstg - 1);
-    __syncthreads();  // every thread's copies of stage j (and x, for j == 0) visible
+    staged::mbar_wait(&bars[slot], static_cast<uint32_t>(j / nstg) & 1u);
+    __syncthreads();  // x visible (j == 0); every warp past the wait
 
     float acc[R];
 #pragma unroll
@@ -230,16 +298,10 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       for (int sl = 0; sl < S; ++sl) v += red[(rsi * S + sl) * R + r];
       y[row0 + t] = v;
     }
-    if (j + nstg < cnt) {
-      const int64_t nrow0 = static_cast<int64_t>(blockIdx.x + (j + nstg) * G) * rs;
-      Planes np;
-      staged::issue_stage<T>(
-          w, nrow0, static_cast<int>(min(static_cast<int64_t>(rs), rows - nrow0)), rs, K, buf, np);
-    }
-    staged::commit();
+    issue_to(j + nstg, slot);
     slot = slot + 1 == nstg ? 0 : slot + 1;
   }
-  staged::wait_pending(0);  // no copy outlives the block
+  // No copy outlives the block: every issued stage was waited for.
 }
 
 }  // namespace kiln::cuda

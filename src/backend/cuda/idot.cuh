@@ -22,13 +22,14 @@ namespace kiln::cuda {
 // One 32-element block of activations in shared memory (80 bytes, 16-aligned).
 struct XBlock {
   uint4 q[4];  // int16 q[0..31]; 32-bit word m holds q[2m] (low half) and q[2m + 1]
-  float d, s0, s1, pad;
+  float d, s0, s1;
+  float d16;  // d / 16: for sums over high nibbles left in place (16x), v20
 };
 
 // An XBlock read into registers.
 struct XRegs {
   uint32_t w[16];
-  float d, s0, s1;
+  float d, s0, s1, d16;
 };
 
 __device__ __forceinline__ XRegs load_xblock(const XBlock* b) {
@@ -45,6 +46,7 @@ __device__ __forceinline__ XRegs load_xblock(const XBlock* b) {
   x.d = m.x;
   x.s0 = m.y;
   x.s1 = m.z;
+  x.d16 = m.w;
   return x;
 }
 
@@ -57,6 +59,19 @@ __device__ __forceinline__ int dot(const uint32_t* wv, const uint32_t* xw, int a
   for (int k = 0; k < N; ++k) {
     acc = __dp2a_lo(static_cast<int>(xw[2 * k]), static_cast<int>(wv[k]), acc);
     acc = __dp2a_hi(static_cast<int>(xw[2 * k + 1]), static_cast<int>(wv[k]), acc);
+  }
+  return acc;
+}
+
+// dot with the weight bytes unsigned (0..255): for high nibbles masked in
+// place (w & 0xF0F0F0F0 = 16 x nibble), which saves the shift (v20). |sum|
+// over 16 elements < 16 * 240 * 32000 < 2^27.
+template <int N>
+__device__ __forceinline__ int dot_u8(const uint32_t* wv, const uint32_t* xw, int acc) {
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    asm("dp2a.lo.s32.u32 %0, %1, %2, %0;" : "+r"(acc) : "r"(xw[2 * k]), "r"(wv[k]));
+    asm("dp2a.hi.s32.u32 %0, %1, %2, %0;" : "+r"(acc) : "r"(xw[2 * k + 1]), "r"(wv[k]));
   }
   return acc;
 }
@@ -104,17 +119,27 @@ __device__ __forceinline__ void nibbles5(const uint4& v, uint32_t qh, uint32_t* 
     wv[4 + i] |= dec::spread4((qh >> (16 + 4 * i)) & 0xF);
   }
 }
+// 16 x (the Q4_0/Q4_1 integer sum of a 32-element block): low nibbles
+// (elements 0..15) masked, high nibbles (16..31) masked in place (16x), so
+// the caller scales by x.d16 instead of x.d (exact: a power of two).
+__device__ __forceinline__ int nibble_sum16(const uint4& v, const XRegs& x) {
+  uint32_t lo[4], hi[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t wd = dec::word(v, i);
+    lo[i] = wd & 0x0F0F0F0Fu;
+    hi[i] = wd & 0xF0F0F0F0u;
+  }
+  return 16 * dot<4>(lo, x.w, 0) + dot_u8<4>(hi, x.w + 8, 0);
+}
 }  // namespace idot
 
 template <>
 struct IDot<GgmlType::Q4_0> {
   static constexpr bool kEnabled = true;
   __device__ static float sub(const Dec<GgmlType::Q4_0>::Raw& r, int, const XRegs& x) {
-    uint32_t wv[8];
-    idot::nibbles(r.v, wv);
-    int i0, i1;
-    idot::dot_halves(wv, x, i0, i1);
-    return dec::h2f(r.d) * fmaf(x.d, static_cast<float>(i0 + i1), -8.f * (x.s0 + x.s1));
+    const int i16 = idot::nibble_sum16(r.v, x);
+    return dec::h2f(r.d) * fmaf(x.d16, static_cast<float>(i16), -8.f * (x.s0 + x.s1));
   }
 };
 
@@ -122,11 +147,8 @@ template <>
 struct IDot<GgmlType::Q4_1> {
   static constexpr bool kEnabled = true;
   __device__ static float sub(const Dec<GgmlType::Q4_1>::Raw& r, int, const XRegs& x) {
-    uint32_t wv[8];
-    idot::nibbles(r.v, wv);
-    int i0, i1;
-    idot::dot_halves(wv, x, i0, i1);
-    return fmaf(dec::h2f(r.dm) * x.d, static_cast<float>(i0 + i1),
+    const int i16 = idot::nibble_sum16(r.v, x);
+    return fmaf(dec::h2f(r.dm) * x.d16, static_cast<float>(i16),
                 dec::h2f(r.dm >> 16) * (x.s0 + x.s1));
   }
 };
@@ -161,17 +183,15 @@ template <>
 struct IDot<GgmlType::Q4_K> {
   static constexpr bool kEnabled = true;
   __device__ static float sub(const Dec<GgmlType::Q4_K>::Raw& r, int s, const XRegs& x) {
+    // s == 1: the high nibbles masked in place (16x), scaled by x.d16 (v20).
     uint32_t wv[8];
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
-      wv[i] = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
-    }
-    int i0, i1;
-    idot::dot_halves(wv, x, i0, i1);
+    for (int i = 0; i < 8; ++i)
+      wv[i] = dec::word(r.v[i / 4], i % 4) & (s == 0 ? 0x0F0F0F0Fu : 0xF0F0F0F0u);
+    const int i = s == 0 ? idot::dot<8>(wv, x.w, 0) : idot::dot_u8<8>(wv, x.w, 0);
     float sc, mn;
     dec::scale_min_k4(2 * r.j + s, r.meta, &sc, &mn);
-    return fmaf(sc * x.d, static_cast<float>(i0 + i1), mn * (x.s0 + x.s1));
+    return fmaf(sc * (s == 0 ? x.d : x.d16), static_cast<float>(i), mn * (x.s0 + x.s1));
   }
 };
 

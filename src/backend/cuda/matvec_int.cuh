@@ -111,6 +111,7 @@ __device__ __forceinline__ void quantize_x4(const float4& v, int i, int total, i
     if (ei == 0) {
       xb->d = d;
       xb->s0 = d * static_cast<float>(sum);
+      xb->d16 = d * 0.0625f;
     } else if (ei == 16) {
       xb->s1 = d * static_cast<float>(sum);
     }

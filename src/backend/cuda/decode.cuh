@@ -83,7 +83,6 @@ __device__ __forceinline__ uint32_t byte_of(uint32_t w, int i) { return (w >> (8
 __device__ __forceinline__ uint32_t spread4(uint32_t t) {
   return ((t * 0x00204081u) & 0x01010101u) << 4;
 }
-// Q4_K / Q5_K 6-bit scale and min of sub-block idx (0..7); meta = d, dmin, scales[12].
 // Sums every acc[r][c] over the warp; lane 0 writes y[c * rows + row0 + r]
 // for the rows that exist (row0 + r < rows). y: [NC][rows].
 template <int R, int NC>
@@ -101,14 +100,23 @@ __device__ __forceinline__ void warp_sum_store(float (&acc)[R][NC], int lane, in
   }
 }
 
+// Q4_K / Q5_K 6-bit scale and min of sub-block idx (0..7) as d * scale and
+// -dmin * min; meta = d, dmin, scales[12].
 __device__ __forceinline__ void scale_min_k4(int idx, const uint4& meta, float* sc, float* mn) {
-  const int i = idx & 3;
-  const uint32_t y = byte_of(meta.y, i), z = byte_of(meta.z, i), w = byte_of(meta.w, i);
-  const uint32_t s_lo = y & 63, m_lo = z & 63;
-  const uint32_t s_hi = (w & 0xF) | ((y >> 6) << 4), m_hi = (w >> 4) | ((z >> 6) << 4);
-  const float d = h2f(meta.x), dmin = h2f(meta.x >> 16);
-  *sc = d * static_cast<float>(idx < 4 ? s_lo : s_hi);
-  *mn = -dmin * static_cast<float>(idx < 4 ? m_lo : m_hi);
+  // The 6-bit scales (mins) of sub-blocks idx & 4 .. (idx & 4) + 3, one per
+  // byte, unpacked four at a time (v21; per-byte shifts and int -> float
+  // conversions before): sub-blocks 0..3 are the low 6 bits of scales[0..3]
+  // (mins: [4..7]); 4..7 are the low (high) nibbles of scales[8..11] plus the
+  // top 2 bits of scales[0..3] ([4..7]) as bits 4..5. Shared by the two
+  // sub-chunks of a unit (the same idx & 4): the compiler keeps one copy.
+  const bool hi = idx >= 4;
+  const uint32_t sc4 =
+      hi ? (meta.w & 0x0F0F0F0Fu) | ((meta.y >> 2) & 0x30303030u) : meta.y & 0x3F3F3F3Fu;
+  const uint32_t mn4 =
+      hi ? ((meta.w >> 4) & 0x0F0F0F0Fu) | ((meta.z >> 2) & 0x30303030u) : meta.z & 0x3F3F3F3Fu;
+  const int k = idx & 3;
+  *sc = h2f(meta.x) * (magic(sc4, k) - 8388608.0f);
+  *mn = -h2f(meta.x >> 16) * (magic(mn4, k) - 8388608.0f);
 }
 
 }  // namespace dec

@@ -200,13 +200,15 @@ struct IDot<GgmlType::Q5_K> {
   static constexpr bool kEnabled = true;
   __device__ static float sub(const Dec<GgmlType::Q5_K>::Raw& r, int s, const XRegs& x) {
     const int sb = 2 * r.j + s;
+    // Bit sb of each byte of qh onto bit 4: one rotation by sb - 4 (v23).
+    const uint32_t rot = static_cast<uint32_t>(sb - 4) & 31u;
     uint32_t wv[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const uint32_t wd = dec::word(r.v[i / 4], i % 4);
       const uint32_t hd = dec::word(r.h[i / 4], i % 4);
       const uint32_t nib = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
-      wv[i] = nib | (((hd >> sb) & 0x01010101u) << 4);
+      wv[i] = nib | (__funnelshift_r(hd, hd, rot) & 0x10101010u);
     }
     int i0, i1;
     idot::dot_halves(wv, x, i0, i1);
@@ -227,7 +229,10 @@ struct IDot<GgmlType::Q6_K> {
       const uint32_t lw = dec::word(r.ql[2 * (s & 1) + i / 4], i % 4);
       const uint32_t hw = dec::word(r.qh[i / 4], i % 4);
       const uint32_t lo = s < 2 ? (lw & 0x0F0F0F0Fu) : ((lw >> 4) & 0x0F0F0F0Fu);
-      wv[i] = lo | (((hw >> (2 * s)) & 0x03030303u) << 4);
+      // Bits 2s, 2s + 1 of each byte of qh onto bits 4, 5: one shift (s is
+      // a constant after unrolling) and the mask-or (v23).
+      const uint32_t h = s == 0 ? hw << 4 : s == 1 ? hw << 2 : s == 2 ? hw : hw >> 2;
+      wv[i] = lo | (h & 0x30303030u);
     }
     int i0, i1;
     idot::dot_halves(wv, x, i0, i1);

@@ -92,16 +92,16 @@ int matvec_ablation();
 // The automatic choice at one column (variant 0): the variant measured best
 // in docs/perf.md (v9-v11, v17, v19) for the shape class of rows x k, as a variant
 // number (within ~2 points of the best on every llama7b and tinyllama shape).
-// F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM below 4096 rows
-// and up to 8192 x 4096, else one block with 227 KB. 4096-row class (4096 <= rows <= 8192, K >=
-// 4096): the staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per warp; Q2_K the
-// register kernel); K > 4096 with 8 rows per stage and one stage before the wait, up to 200 KB
-// (Q8_0 227 KB; Q3_K: the register kernel without its software pipeline). 2048-row class (rows <
-// 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q3_K/Q6_K, 16 for Q2_K, else
-// 32); K <= 4096 staged at 8 rows for Q8_0. More rows, K >= 4096: Q8_0 up to 16384 rows with 16
-// rows per stage, 2 per warp and one stage before the wait; Q5_K at 32 rows per stage. Everything
-// else (Q6_K in the 4096-row class, the other types at 11008 rows and more, small K): the register
-// kernels.
+// F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM up to 8192 x 4096,
+// else one block with 200 KB below 4096 rows and 227 KB from 4096. 4096-row class (4096 <= rows <=
+// 8192, K >= 4096): the staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per
+// warp; Q2_K the register kernel); K > 4096 with 8 rows per stage and one stage before the wait, up
+// to 200 KB (Q8_0 227 KB; Q3_K: the register kernel without its software pipeline). 2048-row class
+// (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q3_K/Q6_K, 16 for Q2_K,
+// else 32); K <= 4096 staged at 8 rows for Q8_0. More rows, K >= 4096: Q8_0 up to 16384 rows with
+// 16 rows per stage, 2 per warp and one stage before the wait; Q5_K at 32 rows per stage.
+// Everything else (Q6_K in the 4096-row class, the other types at 11008 rows and more, small K):
+// the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
   constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
@@ -117,7 +117,7 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   };
   if (l.block_elems == 0) return kReg;
   if (t == GgmlType::F16 || t == GgmlType::BF16)  // the tensor-core kernel (K % 256 == 0)
-    return rows < 4096 || (rows <= 8192 && k <= 4096) ? kS8x2 : kS8Max;
+    return rows <= 8192 && k <= 4096 ? kS8x2 : rows < 4096 ? kS8 : kS8Max;
   if (rows < 4096 && k >= 2048 && rows * k >= (int64_t{4} << 20)) {  // 2048 x 2048, 2048 x 5632
     if (k <= 4096) return t == GgmlType::Q8_0 ? kS8 : kReg;
     if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;

@@ -209,7 +209,7 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
     EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kS8Max);
   }
   EXPECT_EQ(auto_matvec_variant(q80, 2048, 2048), kS8);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 2048, 5632), kS16);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 2048, 5632), kFirstStagedVariant + 4);
   EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 5632), kS8);
   EXPECT_EQ(auto_matvec_variant(q40, 2048, 2048), kReg);
   EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS32R2);

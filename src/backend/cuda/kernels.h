@@ -90,21 +90,22 @@ void set_matvec_ablation(int bits);
 int matvec_ablation();
 
 // The automatic choice at one column (variant 0): the variant measured best
-// in docs/perf.md (v9-v11, v17, v19) for the shape class of rows x k, as a variant
+// in docs/perf.md (v9-v11, v17, v19, v23) for the shape class of rows x k, as a variant
 // number (within ~2 points of the best on every llama7b and tinyllama shape).
 // F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM up to 8192 x 4096,
 // else one block with 200 KB below 4096 rows and 227 KB from 4096. 4096-row class (4096 <= rows <=
 // 8192, K >= 4096): the staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per
 // warp; Q2_K the register kernel); K > 4096 with 8 rows per stage and one stage before the wait, up
 // to 200 KB (Q8_0 227 KB; Q3_K: the register kernel without its software pipeline). 2048-row class
-// (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q3_K/Q6_K, 16 for Q2_K,
-// else 32); K <= 4096 staged at 8 rows for Q8_0. More rows, K >= 4096: Q8_0 up to 16384 rows with
-// 16 rows per stage, 2 per warp and one stage before the wait; Q5_K at 32 rows per stage.
-// Everything else (Q6_K in the 4096-row class, the other types at 11008 rows and more, small K):
-// the register kernels.
+// (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q3_K/Q6_K, 16 and two
+// blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows for Q8_0. More rows, K >= 4096: Q8_0
+// up to 16384 rows with 16 rows per stage, 2 per warp and one stage before the wait; Q5_K at 32
+// rows per stage. Everything else (Q6_K in the 4096-row class, the other types at 11008 rows and
+// more, small K): the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
   constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
+  constexpr int kS16x2 = kFirstStagedVariant + 4;
   constexpr int kS16R2 = kFirstStagedVariant + 10;
   constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
   constexpr int kS8Pre1 = kFirstStagedVariant + 14, kS8MaxPre1 = kFirstStagedVariant + 15;
@@ -121,7 +122,7 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   if (rows < 4096 && k >= 2048 && rows * k >= (int64_t{4} << 20)) {  // 2048 x 2048, 2048 x 5632
     if (k <= 4096) return t == GgmlType::Q8_0 ? kS8 : kReg;
     if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;
-    if (t == GgmlType::Q2_K) return kS16;
+    if (t == GgmlType::Q2_K) return kS16x2;
     if (t == GgmlType::Q3_K || t == GgmlType::Q6_K) return fits(2, 200) ? kS8 : kReg;
     return kS32R2;
   }

@@ -29,7 +29,9 @@
 // the result does not depend on timing).
 //
 // Shared memory (dynamic): [x: staged_x_bytes<T>(K), which ends with the
-// W * 4 floats of partial sums] [nstg stages of staged_stage_bytes(T, RS, K)].
+// W * 4 floats of partial sums] [nstg stages of staged_stage_bytes(T, RS, K)];
+// static: one mbarrier per ring slot (stage j completes on slot j % nstg's in
+// phase j / nstg).
 #pragma once
 
 #include "backend/cuda/matvec_int.cuh"

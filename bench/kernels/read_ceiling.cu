@@ -6,9 +6,10 @@
 // kernel with no dependency on its predecessor pays for launch, ramp, tail).
 // launch_read_dependent: the least a *dependent* decode kernel can do under
 // programmatic dependent launch: one block per SM copies its slice of the
-// bytes into shared memory with cp.async (as the staged decode kernel does),
-// the first `nbuf` chunks before griddepcontrol.wait, then waits for the
-// previous kernel in the stream and XORs the chunks from shared memory.
+// bytes into shared memory with cp.async or TMA bulk copies (as the staged
+// decode kernel does since v19), the first `nbuf` chunks before
+// griddepcontrol.wait, then waits for the previous kernel in the stream and
+// XORs the chunks from shared memory.
 // launch_dependent_empty: the same launch with no bytes (the dependency chain alone).
 #include "backend/cuda/launch.cuh"
 #include "backend/cuda/matvec_staged.cuh"
@@ -87,7 +88,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   };
   for (int j = 0; j < NBUF; ++j) {
     if (j < nchunks) issue(j);
-    if constexpr (!TMA) asm volatile("cp.async.commit_group;" ::: "memory");
+    if constexpr (!TMA) cuda::staged::commit();
   }
   if (wait) asm volatile("griddepcontrol.wait;" ::: "memory");
   if (x != nullptr) {
@@ -100,7 +101,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
     if constexpr (TMA) {
       cuda::staged::mbar_wait(&bar[j % NBUF], static_cast<uint32_t>(j / NBUF) & 1u);
     } else {
-      asm volatile("cp.async.wait_group %0;" ::"n"(NBUF - 1) : "memory");
+      cuda::staged::wait_pending(NBUF - 1);
     }
     __syncthreads();
     const int64_t c0 = b0 + static_cast<int64_t>(j) * chunk16;
@@ -113,9 +114,9 @@ __global__ void __launch_bounds__(kDepThreads, 1)
     if (x != nullptr) acc ^= __float_as_uint(xs[(tid + j) % 1024].x);
     __syncthreads();
     if (j + NBUF < nchunks) issue(j + NBUF);
-    if constexpr (!TMA) asm volatile("cp.async.commit_group;" ::: "memory");
+    if constexpr (!TMA) cuda::staged::commit();
   }
-  if constexpr (!TMA) asm volatile("cp.async.wait_group 0;" ::: "memory");
+  if constexpr (!TMA) cuda::staged::wait_pending(0);
   if (acc == 0x9E3779B9u) out[blockIdx.x] = acc;
 }
 

@@ -216,9 +216,8 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   // Prologue: the first `pre` ring buffers' copies before waiting for the
   // previous kernel (weights never depend on it); then x's first loads, so
   // that they queue behind only those copies (v17), then the other buffers'
-  // copies, then x's quantization. One commit group per stage slot.
-  // One mbarrier per ring slot; stage j of the block completes on bars[j % nstg]
-  // in phase j / nstg.
+  // copies, then x's quantization. One mbarrier per ring slot; stage j of the
+  // block completes on bars[j % nstg] in phase j / nstg.
   __shared__ uint64_t bars[4];
   if (threadIdx.x == 0) {
     for (int i = 0; i < nstg; ++i) staged::mbar_init(&bars[i]);
@@ -233,13 +232,12 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       staged::issue_stage<T>(w, row0, nr, rs, K, ring + slot * stage_bytes, &bars[slot]);
     }
   };
-  const auto issue = [&](int j) { issue_to(j, j); };
-  for (int j = 0; j < pre; ++j) issue(j);
+  for (int j = 0; j < pre; ++j) issue_to(j, j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
   const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
   float4 xv0[kFillBatch];
   if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
-  for (int j = pre; j < nstg; ++j) issue(j);
+  for (int j = pre; j < nstg; ++j) issue_to(j, j);
   if (!(ablate & 2)) {
     quantize_x_batch<T, 1>(xv0, n4, first, 0, xs, nu * UB);
     if (first < n4)

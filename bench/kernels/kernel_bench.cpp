@@ -22,11 +22,15 @@
 // bytes (read_ceiling.h): what a kernel that only copies them (and x) under
 // programmatic dependent launch takes. --ablate 1,2,4: at 1 column, time the
 // staged kernels with their dot products (1), x fill (2) or wait (4) left
-// out (results wrong; timing only, docs/perf.md v9).
+// out (results wrong; timing only, docs/perf.md v9). --timeline: at 1
+// column, the staged kernel's per-block step times (matvec_staged.cuh,
+// ablation bit 8) in the last of a run of launches: median and max over
+// blocks, in microseconds from each block's start.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -167,6 +171,7 @@ struct Options {
   std::vector<int> variants = {0};
   bool floor = false;       // --floor: dependent-read ceilings at 1 column
   std::vector<int> ablate;  // --ablate: timing-only runs with parts left out
+  bool timeline = false;    // --timeline: per-block step times of the staged kernel
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -209,6 +214,8 @@ Options parse(int argc, char** argv) {
       for (const auto& n : split(argv[++i])) o.variants.push_back(std::atoi(n.c_str()));
     } else if (a == "--floor") {
       o.floor = true;
+    } else if (a == "--timeline") {
+      o.timeline = true;
     } else if (a == "--ablate" && has_val) {
       for (const auto& n : split(argv[++i])) o.ablate.push_back(std::atoi(n.c_str()));
     } else if (a == "--cols" && has_val) {
@@ -218,7 +225,7 @@ Options parse(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
                    "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
-                   "[--ablate 1,2]\n");
+                   "[--ablate 1,2] [--timeline]\n");
       std::exit(1);
     }
   }
@@ -307,6 +314,45 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
                 c.chunk_bytes >> 10, c.nbuf, c.wait ? "wait" : "no-wait",
                 c.tma ? "tma" : "cp.async", c.x ? "+x" : "", us, bytes / us / 1e3);
   }
+}
+
+// Prints the staged kernel's timeline (matvec_staged.cuh, ablation bit 8)
+// read back from y: per step, the median and max over blocks, in us.
+void print_timeline(const std::vector<uint32_t>& y) {
+  std::vector<std::array<uint32_t, 16>> blocks;
+  for (size_t b = 0; (b + 1) * 16 <= y.size(); ++b) {
+    std::array<uint32_t, 16> e;
+    std::memcpy(e.data(), &y[b * 16], 64);
+    if (e[15] == 0xFFFFFFFFu || e[15] == 0 || e[14] == 0) break;
+    blocks.push_back(e);
+  }
+  if (blocks.empty()) {
+    std::printf(" timeline: none (not the staged kernel, or too few rows)\n");
+    return;
+  }
+  std::vector<double> ghz;
+  uint32_t g_min = blocks[0][0], g_max = blocks[0][0];
+  for (const auto& e : blocks) {
+    ghz.push_back(static_cast<double>(e[13]) / e[14]);
+    g_min = std::min(g_min, e[0]);
+    g_max = std::max(g_max, e[0]);
+  }
+  std::sort(ghz.begin(), ghz.end());
+  const double f = ghz[ghz.size() / 2] * 1e3;  // cycles per us
+  std::printf(" timeline: %zu blocks, %.2f GHz, starts spread %.2f us; step median/max us:",
+              blocks.size(), f / 1e3, (g_max - g_min) / 1e3);
+  static const char* kNames[] = {"",    "wait",  "x",   "in0",   "done0", "in1",   "done1",
+                                 "in2", "done2", "in3", "done3", "in4",   "done4", "end"};
+  for (int i = 1; i <= 13; ++i) {
+    std::vector<double> v;
+    for (const auto& e : blocks)
+      if ((i < 3 || i == 13 || static_cast<uint32_t>((i - 3) / 2) < e[15]) && e[i] != 0xFFFFFFFFu)
+        v.push_back(e[i] / f);
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end());
+    std::printf(" %s %.2f/%.2f", kNames[i], v[v.size() / 2], v.back());
+  }
+  std::printf("\n");
 }
 
 }  // namespace
@@ -435,6 +481,21 @@ int main(int argc, char** argv) {
               kiln::cuda::set_matvec_ablation(0);
               std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n",
                           bits, us, 100 * gbytes / (us * 1e-6) / 1e9 / copy_bw);
+            }
+            if (opt.timeline && !gemm && ncols == 1) {
+              std::vector<int> tl_bits = {0};
+              tl_bits.insert(tl_bits.end(), opt.ablate.begin(), opt.ablate.end());
+              for (int bits : tl_bits) {
+                kiln::cuda::set_matvec_ablation(bits | 8);
+                CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(sh.rows) * 4, s));
+                for (int i = 0; i < 3 * nc; ++i) run(i);
+                CK(cudaStreamSynchronize(s));
+                kiln::cuda::set_matvec_ablation(0);
+                std::vector<uint32_t> tl(static_cast<size_t>(sh.rows));
+                CK(cudaMemcpy(tl.data(), yd, tl.size() * 4, cudaMemcpyDeviceToHost));
+                std::printf("  ablate %d", bits);
+                print_timeline(tl);
+              }
             }
             const double gbs = gbytes / sec / 1e9;
             const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;

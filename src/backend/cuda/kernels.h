@@ -85,7 +85,8 @@ int matvec_variant();
 
 // Timing experiments only (kernel_bench --ablate; wrong results): parts of
 // the staged and tensor-core kernels left out. Bits: 1 = the dot products, 2 = the activation
-// fill, 4 = griddepcontrol.wait.
+// fill, 4 = griddepcontrol.wait; 8 = the staged kernel's step times written
+// into y instead of results (kernel_bench --timeline, matvec_staged.cuh).
 void set_matvec_ablation(int bits);
 int matvec_ablation();
 

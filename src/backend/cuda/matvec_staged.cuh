@@ -212,6 +212,22 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   const int G = static_cast<int>(gridDim.x);
   const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;  // this block's stages
   asm volatile("griddepcontrol.launch_dependents;");
+  // ablate & 8 (kernel_bench --timeline): thread 0 records when it reaches
+  // each step into y as 16 uint32 per block (no results written): [0] the
+  // start's %globaltimer (ns, low bits), then SM clock cycles since the start:
+  // [1] past the wait, [2] x filled, [3 + 2j] stage j's data in, [4 + 2j]
+  // stage j done (j < 5), [13] end; [14] ns from start to end; [15] stages.
+  const bool tl = (ablate & 8) && threadIdx.x == 0 && (blockIdx.x + 1) * 16 <= rows;
+  uint32_t* tlo = reinterpret_cast<uint32_t*>(y) + blockIdx.x * 16;
+  const long long c0 = clock64();
+  const auto mark = [&](int i) {
+    if (tl) tlo[i] = static_cast<uint32_t>(clock64() - c0);
+  };
+  uint64_t g0 = 0;
+  if (tl) {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g0));
+    tlo[0] = static_cast<uint32_t>(g0);
+  }
 
   // Prologue: the first `pre` ring buffers' copies before waiting for the
   // previous kernel (weights never depend on it); then x's first loads, so
@@ -234,6 +250,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   };
   for (int j = 0; j < pre; ++j) issue_to(j, j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
+  mark(1);
   const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
   float4 xv0[kFillBatch];
   if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
@@ -243,6 +260,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     if (first < n4)
       fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB, nu * UB);
   }
+  mark(2);
 
   int slot = 0;  // j % nstg
   for (int j = 0; j < cnt; ++j) {
@@ -264,6 +282,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     }
     staged::mbar_wait(&bars[slot], static_cast<uint32_t>(j / nstg) & 1u);
     __syncthreads();  // x visible (j == 0); every warp past the wait
+    if (j < 5) mark(3 + 2 * j);
 
     float acc[R];
 #pragma unroll
@@ -292,7 +311,8 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       if (lane == 0) red[warp * R + r] = v;
     }
     __syncthreads();  // partials in red; buffer j % nstg free
-    if (static_cast<int>(threadIdx.x) < nr) {
+    if (j < 5) mark(4 + 2 * j);
+    if (static_cast<int>(threadIdx.x) < nr && !(ablate & 8)) {
       const int t = static_cast<int>(threadIdx.x), rsi = t / R, r = t % R;
       float v = 0.f;
       for (int sl = 0; sl < S; ++sl) v += red[(rsi * S + sl) * R + r];
@@ -302,6 +322,13 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     slot = slot + 1 == nstg ? 0 : slot + 1;
   }
   // No copy outlives the block: every issued stage was waited for.
+  mark(13);
+  if (tl) {
+    uint64_t g1;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g1));
+    tlo[14] = static_cast<uint32_t>(g1 - g0);
+    tlo[15] = static_cast<uint32_t>(cnt);
+  }
 }
 
 }  // namespace kiln::cuda

@@ -24,9 +24,9 @@
 // staged kernels with their dot products (1), x fill (2) or wait (4) left
 // out (results wrong; timing only, docs/perf.md v9). --timeline: at 1
 // column, the staged kernel's per-block step times (matvec_staged.cuh,
-// ablation bit 8) in the last of a run of launches: median and max over
-// blocks, in microseconds from the earliest return from griddepcontrol.wait,
-// of a launch in the middle of a timed graph (two launches after it).
+// ablation bit 8) in a launch in the middle of a timed graph (two launches
+// after it): median and max over blocks, in microseconds from the earliest
+// return from griddepcontrol.wait.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 

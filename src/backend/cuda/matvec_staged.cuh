@@ -185,6 +185,39 @@ __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int n
   }
 }
 
+// Timing experiments (ablation bit 8, kernel_bench --timeline): thread 0 of
+// each block records when it reaches each step into 16 uint32 at out (the
+// kernel then writes no results): [0] the start's %globaltimer (ns, low
+// bits), then SM clock cycles since the start: [1] past griddepcontrol.wait,
+// [2] x filled, [3 + 2j] stage j's data in, [4 + 2j] stage j done (j < 5),
+// [13] end; [14] ns from start to end; [15] the block's stage count.
+struct StepClock {
+  bool on;
+  uint32_t* out;
+  long long c0 = 0;
+  uint64_t g0 = 0;
+  __device__ StepClock(bool enabled, uint32_t* o) : on(enabled), out(o) {
+    if (!on) return;
+    c0 = clock64();
+    g0 = globaltimer();
+    out[0] = static_cast<uint32_t>(g0);
+  }
+  __device__ static uint64_t globaltimer() {
+    uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+  }
+  __device__ void mark(int i) const {
+    if (on) out[i] = static_cast<uint32_t>(clock64() - c0);
+  }
+  __device__ void finish(int stages) const {
+    if (!on) return;
+    mark(13);
+    out[14] = static_cast<uint32_t>(globaltimer() - g0);
+    out[15] = static_cast<uint32_t>(stages);
+  }
+};
+
 }  // namespace staged
 
 // y[r] = sum_k W[r][k] x[k] for one column (contract of launch_matvec).
@@ -212,22 +245,8 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   const int G = static_cast<int>(gridDim.x);
   const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;  // this block's stages
   asm volatile("griddepcontrol.launch_dependents;");
-  // ablate & 8 (kernel_bench --timeline): thread 0 records when it reaches
-  // each step into y as 16 uint32 per block (no results written): [0] the
-  // start's %globaltimer (ns, low bits), then SM clock cycles since the start:
-  // [1] past the wait, [2] x filled, [3 + 2j] stage j's data in, [4 + 2j]
-  // stage j done (j < 5), [13] end; [14] ns from start to end; [15] stages.
-  const bool tl = (ablate & 8) && threadIdx.x == 0 && (blockIdx.x + 1) * 16 <= rows;
-  uint32_t* tlo = reinterpret_cast<uint32_t*>(y) + blockIdx.x * 16;
-  const long long c0 = clock64();
-  const auto mark = [&](int i) {
-    if (tl) tlo[i] = static_cast<uint32_t>(clock64() - c0);
-  };
-  uint64_t g0 = 0;
-  if (tl) {
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g0));
-    tlo[0] = static_cast<uint32_t>(g0);
-  }
+  staged::StepClock clk((ablate & 8) && threadIdx.x == 0 && (blockIdx.x + 1) * 16 <= rows,
+                        reinterpret_cast<uint32_t*>(y) + blockIdx.x * 16);
 
   // Prologue: the first `pre` ring buffers' copies before waiting for the
   // previous kernel (weights never depend on it); then x's first loads, so
@@ -250,7 +269,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   };
   for (int j = 0; j < pre; ++j) issue_to(j, j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
-  mark(1);
+  clk.mark(1);
   const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
   float4 xv0[kFillBatch];
   if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
@@ -260,7 +279,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     if (first < n4)
       fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB, nu * UB);
   }
-  mark(2);
+  clk.mark(2);
 
   int slot = 0;  // j % nstg
   for (int j = 0; j < cnt; ++j) {
@@ -282,7 +301,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     }
     staged::mbar_wait(&bars[slot], static_cast<uint32_t>(j / nstg) & 1u);
     __syncthreads();  // x visible (j == 0); every warp past the wait
-    if (j < 5) mark(3 + 2 * j);
+    if (j < 5) clk.mark(3 + 2 * j);
 
     float acc[R];
 #pragma unroll
@@ -311,7 +330,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       if (lane == 0) red[warp * R + r] = v;
     }
     __syncthreads();  // partials in red; buffer j % nstg free
-    if (j < 5) mark(4 + 2 * j);
+    if (j < 5) clk.mark(4 + 2 * j);
     if (static_cast<int>(threadIdx.x) < nr && !(ablate & 8)) {
       const int t = static_cast<int>(threadIdx.x), rsi = t / R, r = t % R;
       float v = 0.f;
@@ -322,13 +341,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     slot = slot + 1 == nstg ? 0 : slot + 1;
   }
   // No copy outlives the block: every issued stage was waited for.
-  mark(13);
-  if (tl) {
-    uint64_t g1;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g1));
-    tlo[14] = static_cast<uint32_t>(g1 - g0);
-    tlo[15] = static_cast<uint32_t>(cnt);
-  }
+  clk.finish(cnt);
 }
 
 }  // namespace kiln::cuda

@@ -161,6 +161,13 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
 // only thread 0 acts. The caller has ordered earlier shared-memory reads of
 // buf before this (a barrier); the proxy fence orders them against the bulk
 // copy's writes.
+// Byte offset of row row0 in plane p of w (a stage's copy of the plane starts
+// at this offset rounded down to 16 bytes).
+template <GgmlType T>
+__device__ __forceinline__ int64_t plane_row_offset(const Planes& w, int p, int64_t row0) {
+  return row0 * (w.nblocks * type_layout(T).planes[p].stride);
+}
+
 template <GgmlType T>
 __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int nr, int rs,
                                             int64_t k, uint8_t* buf, uint64_t* bar) {
@@ -169,8 +176,8 @@ __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int n
   int64_t a16[4], n[4], total = 0;
 #pragma unroll
   for (int p = 0; p < l.n_planes; ++p) {
-    const int64_t row_bytes = w.nblocks * l.planes[p].stride;
-    const int64_t start = row0 * row_bytes, end = (row0 + nr) * row_bytes;
+    const int64_t start = plane_row_offset<T>(w, p, row0);
+    const int64_t end = plane_row_offset<T>(w, p, row0 + nr);
     a16[p] = start / 16 * 16;
     n[p] = (end + 15) / 16 * 16 - a16[p];
     total += n[p];
@@ -183,6 +190,24 @@ __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int n
     bulk_copy(buf + off, w.p[p] + a16[p], static_cast<uint32_t>(n[p]), bar);
     off += staged_plane_cap(T, p, rs, k);
   }
+}
+
+// The planes of a stage that issue_stage copied into buf (rows from row0):
+// row r of the stage is row r of the returned Planes.
+template <GgmlType T>
+__device__ __forceinline__ Planes stage_planes(const Planes& w, int64_t row0, int rs, int64_t k,
+                                               uint8_t* buf) {
+  constexpr TypeLayout l = type_layout(T);
+  Planes sp;
+  int64_t off = 0;
+#pragma unroll
+  for (int p = 0; p < l.n_planes; ++p) {
+    const int64_t start = plane_row_offset<T>(w, p, row0);
+    sp.p[p] = buf + off + (start - start / 16 * 16);
+    off += staged_plane_cap(T, p, rs, k);
+  }
+  sp.nblocks = w.nblocks;
+  return sp;
 }
 
 // Timing experiments (ablation bit 8, kernel_bench --timeline): thread 0 of
@@ -286,19 +311,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     const int64_t row0 = static_cast<int64_t>(blockIdx.x + j * G) * rs;
     const int nr = static_cast<int>(min(static_cast<int64_t>(rs), rows - row0));
     uint8_t* buf = ring + slot * stage_bytes;
-    Planes sp;
-    {
-      // Same plane pointers as issue_stage computed (pure arithmetic).
-      constexpr TypeLayout l = type_layout(T);
-      int64_t off = 0;
-#pragma unroll
-      for (int p = 0; p < l.n_planes; ++p) {
-        const int64_t start = row0 * (w.nblocks * l.planes[p].stride);
-        sp.p[p] = buf + off + (start - start / 16 * 16);
-        off += staged_plane_cap(T, p, rs, K);
-      }
-      sp.nblocks = w.nblocks;
-    }
+    const Planes sp = staged::stage_planes<T>(w, row0, rs, K, buf);
     staged::mbar_wait(&bars[slot], static_cast<uint32_t>(j / nstg) & 1u);
     __syncthreads();  // x visible (j == 0); every warp past the wait
     if (j < 5) clk.mark(3 + 2 * j);

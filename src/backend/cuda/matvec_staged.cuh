@@ -210,6 +210,16 @@ __device__ __forceinline__ Planes stage_planes(const Planes& w, int64_t row0, in
   return sp;
 }
 
+// Row `row` of the planes sp as planes of their own (its row 0).
+template <GgmlType T>
+__device__ __forceinline__ Planes row_planes(const Planes& sp, int row) {
+  constexpr TypeLayout l = type_layout(T);
+  Planes rp = sp;
+#pragma unroll
+  for (int p = 0; p < l.n_planes; ++p) rp.p[p] = sp.p[p] + row * sp.nblocks * l.planes[p].stride;
+  return rp;
+}
+
 // Timing experiments (ablation bit 8, kernel_bench --timeline): thread 0 of
 // each block records when it reaches each step into 16 uint32 at out (the
 // kernel then writes no results): [0] the start's %globaltimer (ns, low
@@ -319,14 +329,16 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     float acc[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) acc[r] = 0.f;
-    int lr[R];
+    // This warp's rows as planes of their own (row 0 each): the loop's
+    // addresses are then unit offsets only (v28: no row * nblocks per unit).
+    Planes rp[R];
 #pragma unroll
-    for (int r = 0; r < R; ++r) lr[r] = min(rset * R + r, nr - 1);
+    for (int r = 0; r < R; ++r) rp[r] = staged::row_planes<T>(sp, min(rset * R + r, nr - 1));
 #pragma unroll 2
     for (int u = slice * 32 + lane; u < nu && !(ablate & 1); u += 32 * S) {
       typename D::Raw raw[R];
 #pragma unroll
-      for (int r = 0; r < R; ++r) raw[r] = D::template load<true>(sp, lr[r], u);
+      for (int r = 0; r < R; ++r) raw[r] = D::template load<true>(rp[r], 0, u);
 #pragma unroll
       for (int s = 0; s < D::kSubs; ++s) {
         const XRegs x = load_xblock(reinterpret_cast<const XBlock*>(xs + u * UB) + s);

@@ -115,7 +115,7 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   const int64_t row_bytes = l.block_elems == 0 ? 0 : k / l.block_elems * l.block_bytes;
   // n stages of 8 rows and the activations (<= 2.75 bytes per element) in kb KB.
   const auto fits = [&](int64_t n, int64_t kb) {
-    return n * 8 * row_bytes + k * 11 / 4 + 256 <= kb * 1024;
+    return n * 8 * row_bytes + k * 11 / 4 + 512 <= kb * 1024;
   };
   if (l.block_elems == 0) return kReg;
   if (t == GgmlType::F16 || t == GgmlType::BF16)  // the tensor-core kernel (K % 256 == 0)

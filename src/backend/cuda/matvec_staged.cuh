@@ -28,8 +28,8 @@
 // then thread t < RS adds the S slices of row t in slice order (fixed order:
 // the result does not depend on timing).
 //
-// Shared memory (dynamic): [x: staged_x_bytes<T>(K), which ends with the
-// W * 4 floats of partial sums] [nstg stages of staged_stage_bytes(T, RS, K)];
+// Shared memory (dynamic): [x: staged_x_bytes<T>(K), which ends with two
+// sets of W * 4 floats of partial sums] [nstg stages of staged_stage_bytes(T, RS, K)];
 // static: one mbarrier per ring slot (stage j completes on slot j % nstg's in
 // phase j / nstg).
 #pragma once
@@ -67,10 +67,10 @@ __host__ __device__ constexpr int64_t staged_stage_bytes(GgmlType t, int rs, int
   return b;
 }
 
-// Activation bytes (XBlocks) plus the partial sums.
+// Activation bytes (XBlocks) plus the partial sums (two sets, for even and odd stages).
 template <GgmlType T>
 constexpr int64_t staged_x_bytes(int64_t k) {
-  return k / Dec<T>::kUnit * xunit_bytes<T>() + kStagedWarps * 4 * 4;
+  return k / Dec<T>::kUnit * xunit_bytes<T>() + 2 * kStagedWarps * 4 * 4;
 }
 
 namespace staged {
@@ -271,7 +271,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   uint8_t* xs = reinterpret_cast<uint8_t*>(smem_staged);
   const int nu = K / U;
   uint8_t* ring = xs + staged_x_bytes<T>(K);
-  float* red = reinterpret_cast<float*>(ring) - W * 4;  // [W][R], the end of the x region
+  float* red0 = reinterpret_cast<float*>(ring) - 2 * W * 4;  // [2][W][4]: the end of the x region
   const int64_t stage_bytes = staged_stage_bytes(T, rs, K);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int S = W * R / rs;  // K-slices per row set
@@ -323,7 +323,11 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     uint8_t* buf = ring + slot * stage_bytes;
     const Planes sp = staged::stage_planes<T>(w, row0, rs, K, buf);
     staged::mbar_wait(&bars[slot], static_cast<uint32_t>(j / nstg) & 1u);
-    __syncthreads();  // x visible (j == 0); every warp past the wait
+    // x visible to every warp (stage 0). Later stages need no barrier here
+    // (v29): their partial sums go to the other set of red, and ring slots
+    // are refilled only after the barrier that ends a stage.
+    if (j == 0) __syncthreads();
+    float* red = red0 + (j & 1) * W * 4;  // [W][R]
     if (j < 5) clk.mark(3 + 2 * j);
 
     float acc[R];

@@ -154,13 +154,6 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
   }
 }
 
-// Copies stage rows [row0, row0 + nr) into buf: one bulk (TMA) copy per
-// plane, issued by thread 0 and completing on bar (v19: measured 0-10 points
-// faster than cp.async by every thread, whose ~12 instructions per 16 bytes
-// competed with the dot products for issue slots). Every thread may call it;
-// only thread 0 acts. The caller has ordered earlier shared-memory reads of
-// buf before this (a barrier); the proxy fence orders them against the bulk
-// copy's writes.
 // Byte offset of row row0 in plane p of w (a stage's copy of the plane starts
 // at this offset rounded down to 16 bytes).
 template <GgmlType T>
@@ -168,6 +161,13 @@ __device__ __forceinline__ int64_t plane_row_offset(const Planes& w, int p, int6
   return row0 * (w.nblocks * type_layout(T).planes[p].stride);
 }
 
+// Copies stage rows [row0, row0 + nr) into buf: one bulk (TMA) copy per
+// plane, issued by thread 0 and completing on bar (v19: measured 0-10 points
+// faster than cp.async by every thread, whose ~12 instructions per 16 bytes
+// competed with the dot products for issue slots). Every thread may call it;
+// only thread 0 acts. The caller has ordered earlier shared-memory reads of
+// buf before this (a barrier); the proxy fence orders them against the bulk
+// copy's writes.
 template <GgmlType T>
 __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int nr, int rs,
                                             int64_t k, uint8_t* buf, uint64_t* bar) {
@@ -216,7 +216,7 @@ __device__ __forceinline__ Planes row_planes(const Planes& sp, int row) {
   constexpr TypeLayout l = type_layout(T);
   Planes rp = sp;
 #pragma unroll
-  for (int p = 0; p < l.n_planes; ++p) rp.p[p] = sp.p[p] + row * sp.nblocks * l.planes[p].stride;
+  for (int p = 0; p < l.n_planes; ++p) rp.p[p] = sp.p[p] + plane_row_offset<T>(sp, p, row);
   return rp;
 }
 

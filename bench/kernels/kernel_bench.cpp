@@ -317,14 +317,17 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
   }
 }
 
-// Prints the staged kernel's timeline (matvec_staged.cuh, ablation bit 8)
-// read back from y: per step, the median and max over blocks, in us.
+// Prints the staged kernel's step times (ablation bit 8; layout: kernels.h,
+// kStepWords per block) read back from y: per step, the median and max over
+// blocks, in us from the earliest return from griddepcontrol.wait.
 void print_timeline(const std::vector<uint32_t>& y) {
-  std::vector<std::array<uint32_t, 16>> blocks;
-  for (size_t b = 0; (b + 1) * 16 <= y.size(); ++b) {
-    std::array<uint32_t, 16> e;
-    std::memcpy(e.data(), &y[b * 16], 64);
-    if (e[15] == 0xFFFFFFFFu || e[15] == 0 || e[14] == 0) break;
+  using namespace kiln::cuda;
+  constexpr uint32_t kUnset = 0xFFFFFFFFu;  // y was filled with 0xFF bytes
+  std::vector<std::array<uint32_t, kStepWords>> blocks;
+  for (size_t b = 0; (b + 1) * kStepWords <= y.size(); ++b) {
+    std::array<uint32_t, kStepWords> e;
+    std::memcpy(e.data(), &y[b * kStepWords], sizeof e);
+    if (e[kStepCount] == kUnset || e[kStepCount] == 0 || e[kStepNanos] == 0) break;
     blocks.push_back(e);
   }
   if (blocks.empty()) {
@@ -334,7 +337,7 @@ void print_timeline(const std::vector<uint32_t>& y) {
   std::vector<double> ghz;
   uint32_t g_min = blocks[0][0], g_max = blocks[0][0];
   for (const auto& e : blocks) {
-    ghz.push_back(static_cast<double>(e[13]) / e[14]);
+    ghz.push_back(static_cast<double>(e[kStepEnd]) / e[kStepNanos]);
     g_min = std::min(g_min, e[0]);
     g_max = std::max(g_max, e[0]);
   }
@@ -344,23 +347,57 @@ void print_timeline(const std::vector<uint32_t>& y) {
       " timeline: %zu blocks, %.2f GHz, starts spread %.2f us; from the first wait return, "
       "median/max us:",
       blocks.size(), f / 1e3, (g_max - g_min) / 1e3);
-  static const char* kNames[] = {"",    "wait",  "x",   "in0",   "done0", "in1",   "done1",
-                                 "in2", "done2", "in3", "done3", "in4",   "done4", "end"};
   // Times from the earliest return from the wait (the previous kernel's end)
   // on the %globaltimer clock: block start (its [0]) plus the step's cycles.
+  const auto ns = [&](const std::array<uint32_t, kStepWords>& e, int i) {
+    return static_cast<double>(e[0] - g_min) + e[i] / f * 1e3;
+  };
   double t0 = 1e30;
-  for (const auto& e : blocks)
-    t0 = std::min(t0, static_cast<double>(e[0] - g_min) + e[1] / f * 1e3);
-  for (int i = 1; i <= 13; ++i) {
+  for (const auto& e : blocks) t0 = std::min(t0, ns(e, kStepWait));
+  for (int i = kStepWait; i <= kStepEnd; ++i) {
+    const bool per_stage = i >= kStepIn && i < kStepEnd;
     std::vector<double> v;
     for (const auto& e : blocks)
-      if ((i < 3 || i == 13 || static_cast<uint32_t>((i - 3) / 2) < e[15]) && e[i] != 0xFFFFFFFFu)
-        v.push_back((static_cast<double>(e[0] - g_min) + e[i] / f * 1e3 - t0) / 1e3);
+      if ((!per_stage || static_cast<uint32_t>((i - kStepIn) / 2) < e[kStepCount]) &&
+          e[i] != kUnset)
+        v.push_back((ns(e, i) - t0) / 1e3);
     if (v.empty()) continue;
     std::sort(v.begin(), v.end());
-    std::printf(" %s %.2f/%.2f", kNames[i], v[v.size() / 2], v.back());
+    const std::string name =
+        i == kStepWait  ? "wait"
+        : i == kStepX   ? "x"
+        : i == kStepEnd ? "end"
+                        : ((i - kStepIn) % 2 ? "done" : "in") + std::to_string((i - kStepIn) / 2);
+    std::printf(" %s %.2f/%.2f", name.c_str(), v[v.size() / 2], v.back());
   }
   std::printf("\n");
+}
+
+// --timeline: for ablation 0 and each of `ablate`, a graph of launches as
+// timed, of which the one recorded has two successors (steady state: the
+// next kernels' copies compete with it); launch(i, out) runs launch i into out.
+void print_timelines(const std::function<void(int, float*)>& launch, int nc, int64_t rows,
+                     float* yd, const std::vector<int>& ablate, cudaStream_t s) {
+  std::vector<int> tl_bits = {0};
+  tl_bits.insert(tl_bits.end(), ablate.begin(), ablate.end());
+  float* ys;  // the other launches' results
+  CK(cudaMalloc(&ys, static_cast<size_t>(rows) * 4));
+  const auto plain = [&](int i) { launch(i, ys); };
+  for (int bits : tl_bits) {
+    const int n = launches_for(plain, nc, s), target = n - 3;
+    auto op = [&](int i) {
+      kiln::cuda::set_matvec_ablation(i == target ? bits | 8 : bits);
+      launch(i, i == target ? yd : ys);
+    };
+    CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(rows) * 4, s));
+    const double us = 1e6 * time_op(op, n, s);
+    kiln::cuda::set_matvec_ablation(0);
+    std::vector<uint32_t> tl(static_cast<size_t>(rows));
+    CK(cudaMemcpy(tl.data(), yd, tl.size() * 4, cudaMemcpyDeviceToHost));
+    std::printf("  ablate %d (%.2f us)", bits, us);
+    print_timeline(tl);
+  }
+  CK(cudaFree(ys));
 }
 
 }  // namespace
@@ -491,29 +528,12 @@ int main(int argc, char** argv) {
                           bits, us, 100 * gbytes / (us * 1e-6) / 1e9 / copy_bw);
             }
             if (opt.timeline && !gemm && ncols == 1) {
-              std::vector<int> tl_bits = {0};
-              tl_bits.insert(tl_bits.end(), opt.ablate.begin(), opt.ablate.end());
-              float* ys;  // the other launches' results
-              CK(cudaMalloc(&ys, static_cast<size_t>(sh.rows) * 4));
-              for (int bits : tl_bits) {
-                // A graph of launches as timed; the one recorded has two successors
-                // (steady state: the next kernels' copies compete with it).
-                const int n = launches_for(run, nc, s), target = n - 3;
-                auto op = [&](int i) {
-                  kiln::cuda::set_matvec_ablation(i == target ? bits | 8 : bits);
-                  const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-                  check_status(kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, 1,
-                                                  i == target ? yd : ys, s));
-                };
-                CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(sh.rows) * 4, s));
-                const double us = 1e6 * time_op(op, n, s);
-                kiln::cuda::set_matvec_ablation(0);
-                std::vector<uint32_t> tl(static_cast<size_t>(sh.rows));
-                CK(cudaMemcpy(tl.data(), yd, tl.size() * 4, cudaMemcpyDeviceToHost));
-                std::printf("  ablate %d (%.2f us)", bits, us);
-                print_timeline(tl);
-              }
-              CK(cudaFree(ys));
+              print_timelines(
+                  [&](int i, float* out) {
+                    const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
+                    check_status(kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, 1, out, s));
+                  },
+                  nc, sh.rows, yd, opt.ablate, s);
             }
             const double gbs = gbytes / sec / 1e9;
             const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;

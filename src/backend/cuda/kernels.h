@@ -90,6 +90,17 @@ int matvec_variant();
 void set_matvec_ablation(int bits);
 int matvec_ablation();
 
+// Layout of the step times of ablation bit 8, per block b in y as uint32
+// [b * kStepWords, (b + 1) * kStepWords) (blocks with (b + 1) * kStepWords <=
+// rows): [0] the block start's %globaltimer (ns, low bits); then SM clock
+// cycles since the start: [kStepWait] past griddepcontrol.wait, [kStepX] x
+// filled, [kStepIn + 2 j] stage j's data in and [kStepIn + 2 j + 1] stage j
+// done (j < kStepStages), [kStepEnd] the end; [kStepNanos] ns from start to
+// end; [kStepCount] the block's stage count.
+inline constexpr int kStepWords = 16, kStepWait = 1, kStepX = 2, kStepIn = 3, kStepStages = 5;
+inline constexpr int kStepEnd = kStepIn + 2 * kStepStages, kStepNanos = 14, kStepCount = 15;
+static_assert(kStepCount < kStepWords && kStepNanos > kStepEnd);
+
 // The automatic choice at one column (variant 0): the variant measured best
 // in docs/perf.md (v9-v11, v17, v19, v23) for the shape class of rows x k, as a variant
 // number (within ~2 points of the best on every llama7b and tinyllama shape).

@@ -221,11 +221,8 @@ __device__ __forceinline__ Planes row_planes(const Planes& sp, int row) {
 }
 
 // Timing experiments (ablation bit 8, kernel_bench --timeline): thread 0 of
-// each block records when it reaches each step into 16 uint32 at out (the
-// kernel then writes no results): [0] the start's %globaltimer (ns, low
-// bits), then SM clock cycles since the start: [1] past griddepcontrol.wait,
-// [2] x filled, [3 + 2j] stage j's data in, [4 + 2j] stage j done (j < 5),
-// [13] end; [14] ns from start to end; [15] the block's stage count.
+// each block records when it reaches each step into its kStepWords uint32 at
+// out, laid out as kernels.h says (the kernel then writes no results).
 struct StepClock {
   bool on;
   uint32_t* out;
@@ -245,11 +242,15 @@ struct StepClock {
   __device__ void mark(int i) const {
     if (on) out[i] = static_cast<uint32_t>(clock64() - c0);
   }
+  // Stage j's data in (done = false) or its math done.
+  __device__ void stage(int j, bool done) const {
+    if (j < kStepStages) mark(kStepIn + 2 * j + (done ? 1 : 0));
+  }
   __device__ void finish(int stages) const {
     if (!on) return;
-    mark(13);
-    out[14] = static_cast<uint32_t>(globaltimer() - g0);
-    out[15] = static_cast<uint32_t>(stages);
+    mark(kStepEnd);
+    out[kStepNanos] = static_cast<uint32_t>(globaltimer() - g0);
+    out[kStepCount] = static_cast<uint32_t>(stages);
   }
 };
 
@@ -280,8 +281,8 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   const int G = static_cast<int>(gridDim.x);
   const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;  // this block's stages
   asm volatile("griddepcontrol.launch_dependents;");
-  staged::StepClock clk((ablate & 8) && threadIdx.x == 0 && (blockIdx.x + 1) * 16 <= rows,
-                        reinterpret_cast<uint32_t*>(y) + blockIdx.x * 16);
+  staged::StepClock clk((ablate & 8) && threadIdx.x == 0 && (blockIdx.x + 1) * kStepWords <= rows,
+                        reinterpret_cast<uint32_t*>(y) + blockIdx.x * kStepWords);
 
   // Prologue: the first `pre` ring buffers' copies before waiting for the
   // previous kernel (weights never depend on it); then x's first loads, so
@@ -304,7 +305,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   };
   for (int j = 0; j < pre; ++j) issue_to(j, j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
-  clk.mark(1);
+  clk.mark(kStepWait);
   const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
   float4 xv0[kFillBatch];
   if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
@@ -314,7 +315,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     if (first < n4)
       fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB, nu * UB);
   }
-  clk.mark(2);
+  clk.mark(kStepX);
 
   int slot = 0;  // j % nstg
   for (int j = 0; j < cnt; ++j) {
@@ -328,7 +329,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     // are refilled only after the barrier that ends a stage.
     if (j == 0) __syncthreads();
     float* red = red0 + (j & 1) * W * 4;  // [W][R]
-    if (j < 5) clk.mark(3 + 2 * j);
+    clk.stage(j, false);
 
     float acc[R];
 #pragma unroll
@@ -359,7 +360,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       if (lane == 0) red[warp * R + r] = v;
     }
     __syncthreads();  // partials in red; buffer j % nstg free
-    if (j < 5) clk.mark(4 + 2 * j);
+    clk.stage(j, true);
     if (static_cast<int>(threadIdx.x) < nr && !(ablate & 8)) {
       const int t = static_cast<int>(threadIdx.x), rsi = t / R, r = t % R;
       float v = 0.f;

@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -88,6 +89,14 @@ const std::vector<GgmlType> kAllTypes = {
 
 std::string tname(GgmlType t) {
   return std::string(kiln::ggml_type_name(static_cast<uint32_t>(t)));
+}
+
+// Type names compare case-insensitively on the command line (q4_k = q4_K).
+bool same_name(const std::string& a, const std::string& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
 }
 
 // Median per-op seconds: a graph of `launches` calls of op(i), replayed.
@@ -200,7 +209,7 @@ Options parse(int argc, char** argv) {
       for (const auto& n : split(argv[++i])) {
         bool found = false;
         for (GgmlType t : kAllTypes) {
-          if (tname(t) == n) {
+          if (same_name(tname(t), n)) {
             o.types.push_back(t);
             found = true;
           }
@@ -328,6 +337,11 @@ void print_timeline(const std::vector<uint32_t>& y) {
     std::array<uint32_t, kStepWords> e;
     std::memcpy(e.data(), &y[b * kStepWords], sizeof e);
     if (e[kStepCount] == kUnset || e[kStepCount] == 0 || e[kStepNanos] == 0) break;
+    // A kernel without step times (the register kernels) wrote results
+    // here: steps out of order or a clock outside 0.5-3 GHz.
+    const double clock_ghz = static_cast<double>(e[kStepEnd]) / e[kStepNanos];
+    if (e[kStepWait] > e[kStepX] || e[kStepX] > e[kStepEnd] || clock_ghz < 0.5 || clock_ghz > 3)
+      break;
     blocks.push_back(e);
   }
   if (blocks.empty()) {
@@ -481,6 +495,10 @@ int main(int argc, char** argv) {
         CK(cudaMemcpy(xd, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
         const auto rows_checked = kiln::kref::rows_to_check(sh.rows, ncols);
         const auto ref = kiln::kref::reference(wf, sh.k, x, ncols, rows_checked);
+        const auto ref8 = kiln::kref::int8_activations(t, false)
+                              ? kiln::kref::reference(wf, sh.k, kiln::kref::q8_activations(x),
+                                                      ncols, rows_checked)
+                              : std::vector<double>{};
         double read_us = 0;
         for (int route = 0; route < 2; ++route) {
           const bool gemm = route == 1;
@@ -502,7 +520,11 @@ int main(int argc, char** argv) {
             std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
             CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
             const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
-            const double tol = kiln::kref::tolerance(t, gemm);
+            const double tol = kiln::kref::input_tolerance(t, gemm);
+            // Int8 activations: the integer math checked tightly on the same int8 x (ref8).
+            const bool q8 = kiln::kref::int8_activations(t, gemm);
+            const double err8 =
+                q8 ? kiln::kref::compare(y, sh.rows, ncols, ref8, rows_checked).rel_err : 0;
             // Run-to-run reproducibility: a second run must give the same bits.
             CK(cudaMemsetAsync(yd, 0xFF, y.size() * 4, s));
             run(0);
@@ -510,7 +532,8 @@ int main(int argc, char** argv) {
             std::vector<float> y2(y.size());
             CK(cudaMemcpy(y2.data(), yd, y2.size() * 4, cudaMemcpyDeviceToHost));
             const bool repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
-            const bool pass = chk.all_finite && chk.rel_err <= tol && repro;
+            const bool pass = chk.all_finite && chk.rel_err <= tol && repro &&
+                              err8 <= kiln::kref::tolerance(t, gemm);
             failures += pass ? 0 : 1;
             const double sec = time_op(run, launches_for(run, nc, s), s);
             if (!gemm && ncols == 1 && read_us == 0) {
@@ -554,6 +577,7 @@ int main(int argc, char** argv) {
                       {"cublas_bf16_tflops", dense_tf},
                       {"read_ceiling_us", read_us},
                       {"rel_err", chk.rel_err},
+                      {"rel_err_int8_x", q8 ? json(err8) : json(nullptr)},
                       {"tol", tol},
                       {"pass", pass},
                       {"reproducible", repro},
@@ -568,6 +592,10 @@ int main(int argc, char** argv) {
                 tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
                 sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
                 pass ? "ok" : "FAIL", read_us, variant);
+            if (q8) {  // the error against the reference on the same int8 activations
+              const size_t used = std::strlen(buf);
+              std::snprintf(buf + used, sizeof buf - used, " err8 %.1e", err8);
+            }
             std::puts(buf);
             std::fflush(stdout);
             table.push_back(buf);

@@ -1,14 +1,17 @@
-// Integer dot products of quantized weights with 16-bit quantized activations
-// (device code), for the decode kernel of matvec_int.cuh.
+// Integer dot products of quantized weights with int8 quantized activations
+// (device code), for the decode kernels of matvec_int.cuh and matvec_staged.cuh.
 //
-// Activations are staged per 32 elements as an XBlock: q[e] int16 with
-// x[e] ~= d * q[e] (d = amax / 32000, so the rounding error is ~1e-5 of the
-// block's largest element, far under the decode tolerance), plus
-// s0 = d * sum q[0..15] and s1 = d * sum q[16..31] for the offset and min
-// terms. Weight quants stay as bytes (0..63, or int8 for Q8_0); dp2a
-// multiplies two int16 activations with two weight bytes and accumulates in
-// int32 (|sum| < 2^27 per 32 elements), so one instruction does what the F32
-// path does with four (byte -> float, offset, FMA for each of two elements).
+// Activations are staged per 32 elements as an XBlock: q[e] int8 with
+// x[e] ~= d * q[e], d = amax / 127 and q = x * (127 / amax) rounded half to
+// even (llama.cpp's q8_1 activation rounding and the CPU backend's Q8_0; the
+// rounding error is at most d / 2 per element, ~0.4% of the result on random
+// inputs, v31), plus s0 = d * sum q[0..15] and s1 = d * sum q[16..31] for the
+// offset and min terms. Weight quants stay as bytes (0..63, or int8 for
+// Q8_0); dp4a multiplies four activations with four weight bytes and
+// accumulates in int32 (|sum| < 2^20 per 32 elements), so one instruction does
+// what the F32 path does with eight or more. Until v30 the activations were
+// int16 (d = amax / 32000) with dp2a: 100x smaller rounding error, but twice
+// the dot instructions and shared-memory reads.
 // Result of IDot<T>::sub(raw, s, x) = sum over sub-chunk s (elements 32s..32s+31
 // of the unit, Dec<T> conventions) of w[e] * d * q[e], in float.
 #pragma once
@@ -19,23 +22,23 @@
 
 namespace kiln::cuda {
 
-// One 32-element block of activations in shared memory (80 bytes, 16-aligned).
+// One 32-element block of activations in shared memory (48 bytes, 16-aligned).
 struct XBlock {
-  uint4 q[4];  // int16 q[0..31]; 32-bit word m holds q[2m] (low half) and q[2m + 1]
+  uint4 q[2];  // int8 q[0..31]; byte b of 32-bit word m is q[4m + b]
   float d, s0, s1;
   float d16;  // d / 16: for sums over high nibbles left in place (16x), v20
 };
 
 // An XBlock read into registers.
 struct XRegs {
-  uint32_t w[16];
+  uint32_t w[8];
   float d, s0, s1, d16;
 };
 
 __device__ __forceinline__ XRegs load_xblock(const XBlock* b) {
   XRegs x;
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 2; ++i) {
     const uint4 v = b->q[i];
     x.w[4 * i] = v.x;
     x.w[4 * i + 1] = v.y;
@@ -52,34 +55,29 @@ __device__ __forceinline__ XRegs load_xblock(const XBlock* b) {
 
 namespace idot {
 
-// acc + sum over weight words k < N (4 bytes = elements 4k..4k+3 from xw[2k], xw[2k + 1]).
+// acc + sum over weight words k < N (4 bytes = elements 4k..4k+3, with xw[k]).
 template <int N>
 __device__ __forceinline__ int dot(const uint32_t* wv, const uint32_t* xw, int acc) {
 #pragma unroll
-  for (int k = 0; k < N; ++k) {
-    acc = __dp2a_lo(static_cast<int>(xw[2 * k]), static_cast<int>(wv[k]), acc);
-    acc = __dp2a_hi(static_cast<int>(xw[2 * k + 1]), static_cast<int>(wv[k]), acc);
-  }
+  for (int k = 0; k < N; ++k) acc = __dp4a(static_cast<int>(wv[k]), static_cast<int>(xw[k]), acc);
   return acc;
 }
 
 // dot with the weight bytes unsigned (0..255): for high nibbles masked in
 // place (w & 0xF0F0F0F0 = 16 x nibble), which saves the shift (v20). |sum|
-// over 16 elements < 16 * 240 * 32000 < 2^27.
+// over 32 elements < 32 * 240 * 127 < 2^20.
 template <int N>
 __device__ __forceinline__ int dot_u8(const uint32_t* wv, const uint32_t* xw, int acc) {
 #pragma unroll
-  for (int k = 0; k < N; ++k) {
-    asm("dp2a.lo.s32.u32 %0, %1, %2, %0;" : "+r"(acc) : "r"(xw[2 * k]), "r"(wv[k]));
-    asm("dp2a.hi.s32.u32 %0, %1, %2, %0;" : "+r"(acc) : "r"(xw[2 * k + 1]), "r"(wv[k]));
-  }
+  for (int k = 0; k < N; ++k)
+    asm("dp4a.u32.s32 %0, %1, %2, %0;" : "+r"(acc) : "r"(wv[k]), "r"(xw[k]));
   return acc;
 }
 
 // Sums of the two 16-element halves of a 32-element sub-chunk whose 8 weight words are wv.
 __device__ __forceinline__ void dot_halves(const uint32_t* wv, const XRegs& x, int& i0, int& i1) {
   i0 = dot<4>(wv, x.w, 0);
-  i1 = dot<4>(wv + 4, x.w + 8, 0);
+  i1 = dot<4>(wv + 4, x.w + 4, 0);
 }
 
 }  // namespace idot
@@ -130,7 +128,7 @@ __device__ __forceinline__ int nibble_sum16(const uint4& v, const XRegs& x) {
     lo[i] = wd & 0x0F0F0F0Fu;
     hi[i] = wd & 0xF0F0F0F0u;
   }
-  return 16 * dot<4>(lo, x.w, 0) + dot_u8<4>(hi, x.w + 8, 0);
+  return 16 * dot<4>(lo, x.w, 0) + dot_u8<4>(hi, x.w + 4, 0);
 }
 }  // namespace idot
 

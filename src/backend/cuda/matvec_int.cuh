@@ -1,16 +1,17 @@
 // The decode (matrix-vector) kernel for quantized weights with integer dot
-// products (idot.cuh): activations are quantized per 32 elements to int16 in
-// shared memory, weights stay integers, dp2a does two multiply-adds per
-// instruction (v4 of docs/perf.md; the F32 kernel of matvec.cuh spent ~3
-// instructions and 4.5 shared-memory bytes per weight per row pair).
+// products (idot.cuh): activations are quantized per 32 elements to int8 in
+// shared memory, weights stay integers, dp4a does four multiply-adds per
+// instruction (v4 of docs/perf.md with int16 and dp2a, v31 int8; the F32
+// kernel of matvec.cuh spent ~3 instructions and 4.5 shared-memory bytes per
+// weight per row pair).
 //
 // Grid: blocks of W warps loop over row groups of W * R rows (the launcher
 // caps the grid at the resident block count when K fits one tile, so x is
 // quantized once per block, v5); each warp owns R rows of a group and walks
 // K with its 32 lanes, lane L taking units L, L + 32, ... (16-byte weight
 // loads contiguous across the warp). Activations of a K tile: for column c,
-// unit u of the tile, sub-chunk s: XBlock at xs + c * cstride + u * kUnitBytes
-// + 80 s; units of more than 32 elements are padded by 16 bytes so that lanes
+// unit u of the tile, sub-chunk s: XBlock at xs + c * cstride + u * xunit_bytes
+// + 48 s; units of more than 32 elements are padded by 16 bytes so that lanes
 // reading consecutive units hit distinct banks. Programmatic dependent launch
 // as in matvec.cuh: weights are requested before griddepcontrol.wait.
 #pragma once
@@ -65,13 +66,15 @@ __device__ __forceinline__ float absmax4(const float4& v) {
   return fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
 }
 
-// v * inv (|v * inv| <= 2^22) rounded to the nearest integer q, returned as
-// the bits of the float 1.5 * 2^23 + q, whose low 22 bits are q + 2^22 (one
-// FFMA, no quarter-rate float->int conversion): the low 16 bits are q in two's
-// complement, and bits - kMagicBits = q.
+// The float v * inv (|v * inv| <= 2^22) rounded to the nearest integer q
+// (ties to even, as nearbyint), returned as the bits of the float
+// 1.5 * 2^23 + q, whose low 22 bits are q + 2^22 (no quarter-rate float->int
+// conversion): the low 8 bits are q in two's complement for |q| <= 127, and
+// bits - kMagicBits = q. Product and sum rounded separately, so that q is
+// the CPU reference's nearbyint(v * inv) bit for bit (kref::q8_activations).
 inline constexpr uint32_t kMagicBits = 0x4B400000u;  // 1.5 * 2^23
 __device__ __forceinline__ uint32_t round_bits(float v, float inv) {
-  return __float_as_uint(fmaf(v, inv, 12582912.0f));
+  return __float_as_uint(__fadd_rn(__fmul_rn(v, inv), 12582912.0f));
 }
 
 // Quantizes the tile [k0, k0 + tk) of the nc columns of x into XBlocks. Every
@@ -94,7 +97,8 @@ __device__ __forceinline__ void quantize_x4(const float4& v, int i, int total, i
   float amax = absmax4(v);
 #pragma unroll
   for (int off = 1; off < 8; off *= 2) amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, off));
-  const float inv = amax > 0.f ? __fdividef(32000.f, amax) : 0.f;
+  // IEEE divisions (not __fdividef): q and d as kref::q8_activations computes them.
+  const float inv = amax > 0.f ? 127.f / amax : 0.f;
   const uint32_t b0 = round_bits(v.x, inv), b1 = round_bits(v.y, inv);
   const uint32_t b2 = round_bits(v.z, inv), b3 = round_bits(v.w, inv);
   // Sum of the 4 q, then over the 4 lanes of this half (16 elements), in integers.
@@ -105,9 +109,10 @@ __device__ __forceinline__ void quantize_x4(const float4& v, int i, int total, i
     const int eu = e % U, blk = eu / 32, ei = eu % 32;
     auto* xb = reinterpret_cast<XBlock*>(xs + c * cstride + (e / U) * xunit_bytes<T>() +
                                          blk * static_cast<int>(sizeof(XBlock)));
-    *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(xb->q) + 2 * ei) =
-        make_uint2(__byte_perm(b0, b1, 0x5410), __byte_perm(b2, b3, 0x5410));
-    const float d = amax * (1.f / 32000.f);
+    // The low bytes of b0..b3 (q of elements ei..ei + 3) into one word.
+    *reinterpret_cast<uint32_t*>(reinterpret_cast<uint8_t*>(xb->q) + ei) =
+        __byte_perm(__byte_perm(b0, b1, 0x0040), __byte_perm(b2, b3, 0x0040), 0x5410);
+    const float d = amax / 127.f;
     if (ei == 0) {
       xb->d = d;
       xb->s0 = d * static_cast<float>(sum);

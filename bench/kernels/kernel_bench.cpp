@@ -368,6 +368,12 @@ void print_timeline(const std::vector<uint32_t>& y) {
   };
   double t0 = 1e30;
   for (const auto& e : blocks) t0 = std::min(t0, ns(e, kStepWait));
+  // Block starts (negative: before the first wait return, i.e. while the
+  // previous kernel still ran), median/earliest.
+  std::vector<double> starts;
+  for (const auto& e : blocks) starts.push_back((static_cast<double>(e[0] - g_min) - t0) / 1e3);
+  std::sort(starts.begin(), starts.end());
+  std::printf(" start %.2f/%.2f", starts[starts.size() / 2], starts.front());
   for (int i = kStepWait; i <= kStepEnd; ++i) {
     const bool per_stage = i >= kStepIn && i < kStepEnd;
     std::vector<double> v;

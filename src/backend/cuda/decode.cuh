@@ -172,8 +172,8 @@ struct Dec<GgmlType::Q8_0> {
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t b = row * w.nblocks + u;
-    const uint8_t* p = w.p[0] + b * 32;
-    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)}, dec::ld2x<SH>(w.p[1] + b * 2)};
+    return {{dec::ld16x<SH>(w.p[0] + b * 16), dec::ld16x<SH>(w.p[1] + b * 16)},
+            dec::ld2x<SH>(w.p[2] + b * 2)};
   }
   __device__ static void decode(const Raw& r, int, float* q, float* sc, float*) {
 #pragma unroll
@@ -283,7 +283,8 @@ struct Dec<GgmlType::Q5_1> {
   }
 };
 
-// Q4_K: unit = 64 elements = 32 qs bytes of group j (u % 4) of super-block u / 4;
+// Q4_K: unit = 64 elements = 32 qs bytes of group j (u % 4) of super-block u / 4,
+// their halves at unit index u of planes 0 and 1 (layout.h, v36);
 // sub-chunk 0 = low nibbles (sub-block 2j), 1 = high nibbles (2j + 1).
 template <>
 struct Dec<GgmlType::Q4_K> {
@@ -296,10 +297,9 @@ struct Dec<GgmlType::Q4_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 4;
-    const uint8_t* p = w.p[0] + sb * 128 + (u % 4) * 32;
-    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
-            dec::ld16x<SH>(w.p[1] + sb * 16),
+    const int64_t sb = row * w.nblocks + u / 4, ui = row * w.nblocks * 4 + u;
+    return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16)},
+            dec::ld16x<SH>(w.p[2] + sb * 16),
             static_cast<int>(u % 4)};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
@@ -327,12 +327,11 @@ struct Dec<GgmlType::Q5_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 4;
-    const uint8_t* p = w.p[0] + sb * 128 + (u % 4) * 32;
-    const uint8_t* h = w.p[1] + sb * 32;
-    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
+    const int64_t sb = row * w.nblocks + u / 4, ui = row * w.nblocks * 4 + u;
+    const uint8_t* h = w.p[2] + sb * 32;
+    return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16)},
             {dec::ld16x<SH>(h), dec::ld16x<SH>(h + 16)},
-            dec::ld16x<SH>(w.p[2] + sb * 16),
+            dec::ld16x<SH>(w.p[3] + sb * 16),
             static_cast<int>(u % 4)};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {

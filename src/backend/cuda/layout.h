@@ -6,6 +6,11 @@
 //
 // Plane p of a [rows x cols] matrix is [rows][nblocks][stride_p] bytes,
 // nblocks = cols / block_elems, planes one after another, each 256-aligned.
+// A field read as 32-byte units (Q8_0's quants, Q4_K/Q5_K's 32-byte quant
+// chunks) is split into two planes of 16-byte halves (v36), so that the lanes
+// of a warp, which take consecutive units, load 16 bytes at a 16-byte stride:
+// at a 32-byte stride two lanes of each quarter warp hit the same shared-memory
+// banks (the staged kernel) and each load uses half of every 32-byte sector.
 // F16 and BF16 are one plane holding the GGUF bytes unchanged (32-element
 // "blocks" of 64 bytes), so a dense GEMM can read them in place.
 //
@@ -23,7 +28,16 @@ struct PlaneSpec {
   uint16_t src_offset;  // byte offset of the field inside the GGUF block
   uint16_t size;        // bytes copied per block
   uint16_t stride;      // bytes per block in the plane (>= size, 2/4/16-aligned)
+  // The size bytes are gathered as pieces of `chunk` bytes taken every
+  // `chunk_step` bytes from src_offset (0: one piece).
+  uint16_t chunk, chunk_step;
 };
+
+// A PlaneSpec (all fields named, so tables need no brace elision).
+constexpr PlaneSpec plane(uint16_t src_offset, uint16_t size, uint16_t stride, uint16_t chunk = 0,
+                          uint16_t chunk_step = 0) {
+  return {src_offset, size, stride, chunk, chunk_step};
+}
 
 struct TypeLayout {
   int block_elems = 0;  // 0: type not supported by the CUDA matmul
@@ -36,32 +50,41 @@ constexpr TypeLayout type_layout(GgmlType t) {
   switch (t) {
     case GgmlType::F16:
     case GgmlType::BF16:
-      return {32, 64, 1, {{0, 64, 64}}};
+      return {32, 64, 1, {plane(0, 64, 64)}};
     case GgmlType::Q4_0:
-      return {32, 18, 2, {{2, 16, 16}, {0, 2, 2}}};
+      return {32, 18, 2, {plane(2, 16, 16), plane(0, 2, 2)}};
     case GgmlType::Q4_1:
-      return {32, 20, 2, {{4, 16, 16}, {0, 4, 4}}};
+      return {32, 20, 2, {plane(4, 16, 16), plane(0, 4, 4)}};
     case GgmlType::Q5_0:
-      return {32, 22, 3, {{6, 16, 16}, {2, 4, 4}, {0, 2, 2}}};
+      return {32, 22, 3, {plane(6, 16, 16), plane(2, 4, 4), plane(0, 2, 2)}};
     case GgmlType::Q5_1:
-      return {32, 24, 3, {{8, 16, 16}, {4, 4, 4}, {0, 4, 4}}};
+      return {32, 24, 3, {plane(8, 16, 16), plane(4, 4, 4), plane(0, 4, 4)}};
+    // qs[0..15], qs[16..31], d
     case GgmlType::Q8_0:
-      return {32, 34, 2, {{2, 32, 32}, {0, 2, 2}}};
+      return {32, 34, 3, {plane(2, 16, 16), plane(18, 16, 16), plane(0, 2, 2)}};
     // qs, scales, d+dmin
     case GgmlType::Q2_K:
-      return {256, 84, 3, {{16, 64, 64}, {0, 16, 16}, {80, 4, 4}}};
+      return {256, 84, 3, {plane(16, 64, 64), plane(0, 16, 16), plane(80, 4, 4)}};
     // hmask, qs, scales+d (14 bytes padded to 16)
     case GgmlType::Q3_K:
-      return {256, 110, 3, {{0, 32, 32}, {32, 64, 64}, {96, 14, 16}}};
-    // qs, d+dmin+scales
+      return {256, 110, 3, {plane(0, 32, 32), plane(32, 64, 64), plane(96, 14, 16)}};
+    // first and second 16 bytes of each 32-byte qs chunk, d+dmin+scales
     case GgmlType::Q4_K:
-      return {256, 144, 2, {{16, 128, 128}, {0, 16, 16}}};
-    // qs, qh, d+dmin+scales
+      return {
+          256, 144, 3, {plane(16, 64, 64, 16, 32), plane(32, 64, 64, 16, 32), plane(0, 16, 16)}};
+    // qs halves as Q4_K, qh, d+dmin+scales
     case GgmlType::Q5_K:
-      return {256, 176, 3, {{48, 128, 128}, {16, 32, 32}, {0, 16, 16}}};
+      return {256,
+              176,
+              4,
+              {plane(48, 64, 64, 16, 32), plane(64, 64, 64, 16, 32), plane(16, 32, 32),
+               plane(0, 16, 16)}};
     // ql, qh, scales, d
     case GgmlType::Q6_K:
-      return {256, 210, 4, {{0, 128, 128}, {128, 64, 64}, {192, 16, 16}, {208, 2, 2}}};
+      return {256,
+              210,
+              4,
+              {plane(0, 128, 128), plane(128, 64, 64), plane(192, 16, 16), plane(208, 2, 2)}};
     default:
       return {};
   }

@@ -84,8 +84,12 @@ Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, 
   for (int p = 0; p < l.n_planes; ++p) {
     const PlaneSpec ps = l.planes[p];
     uint8_t* plane = d + plane_offset(type, rows, cols, p);
+    const int chunk = ps.chunk ? ps.chunk : ps.size, step = ps.chunk ? ps.chunk_step : 0;
     for (int64_t b = 0; b < rows * nb; ++b) {
-      std::memcpy(plane + b * ps.stride, s + b * l.block_bytes + ps.src_offset, ps.size);
+      for (int c = 0; c < ps.size / chunk; ++c) {
+        std::memcpy(plane + b * ps.stride + c * chunk,
+                    s + b * l.block_bytes + ps.src_offset + c * step, chunk);
+      }
     }
   }
   return Status::ok();

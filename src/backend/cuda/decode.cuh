@@ -365,16 +365,15 @@ struct Dec<GgmlType::Q6_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 2;
+    // Unit ui's 16-byte pieces of ql (planes 0-3) and qh (4-5) (layout.h, v37).
+    const int64_t sb = row * w.nblocks + u / 2, ui = row * w.nblocks * 2 + u;
     const int h = static_cast<int>(u % 2);
-    const uint8_t* l = w.p[0] + sb * 128 + h * 64;
-    const uint8_t* qh = w.p[1] + sb * 64 + h * 32;
-    return {
-        {dec::ld16x<SH>(l), dec::ld16x<SH>(l + 16), dec::ld16x<SH>(l + 32), dec::ld16x<SH>(l + 48)},
-        {dec::ld16x<SH>(qh), dec::ld16x<SH>(qh + 16)},
-        dec::ld16x<SH>(w.p[2] + sb * 16),
-        dec::ld2x<SH>(w.p[3] + sb * 2),
-        h};
+    return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16),
+             dec::ld16x<SH>(w.p[2] + ui * 16), dec::ld16x<SH>(w.p[3] + ui * 16)},
+            {dec::ld16x<SH>(w.p[4] + ui * 16), dec::ld16x<SH>(w.p[5] + ui * 16)},
+            dec::ld16x<SH>(w.p[6] + sb * 16),
+            dec::ld2x<SH>(w.p[7] + sb * 2),
+            h};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float*) {
 #pragma unroll

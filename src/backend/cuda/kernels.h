@@ -12,7 +12,7 @@ namespace kiln::cuda {
 
 // Plane base pointers of one packed matrix and its blocks per row.
 struct Planes {
-  const uint8_t* p[4];
+  const uint8_t* p[8];
   int64_t nblocks;  // blocks per row
 };
 
@@ -102,18 +102,18 @@ inline constexpr int kStepEnd = kStepIn + 2 * kStepStages, kStepNanos = 14, kSte
 static_assert(kStepCount < kStepWords && kStepNanos > kStepEnd);
 
 // The automatic choice at one column (variant 0): the variant measured best
-// in docs/perf.md (v9-v11, v17, v19, v23, v31) for the shape class of rows x k, as a variant
+// in docs/perf.md (v9-v11, v17, v19, v23, v31, v37) for the shape class of rows x k, as a variant
 // number (within ~2 points of the best on every llama7b and tinyllama shape).
 // F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM up to 8192 x 4096,
 // else one block with 200 KB below 4096 rows and 227 KB from 4096. 4096-row class (4096 <= rows <=
 // 8192, K >= 4096): the staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per
 // warp); K > 4096 with 8 rows per stage and one stage before the wait, up
-// to 200 KB (Q8_0 227 KB; Q3_K: the register kernel without its software pipeline; Q6_K the
-// register kernel). 2048-row class (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8
-// rows for Q8_0/Q3_K/Q6_K, 16 and two blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows
-// for Q8_0. More rows, K >= 4096: up to 16384 rows Q8_0 with 16 rows per stage, 2 per warp and one
-// stage before the wait, Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31); Q5_K at 32 rows per stage.
-// Everything else (the other types at 11008 rows and more, small K): the register kernels.
+// to 200 KB (Q8_0 227 KB; Q3_K: the register kernel without its software pipeline). 2048-row class
+// (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q3_K/Q6_K, 16 and two
+// blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows for Q8_0. More rows, K >= 4096: up
+// to 16384 rows Q8_0 with 16 rows per stage, 2 per warp and one stage before the wait,
+// Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31); Q5_K at 32 rows per stage. Everything else (the other
+// types at 11008 rows and more, small K): the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
   constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
@@ -139,11 +139,10 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   }
   if (rows >= 4096 && rows <= 8192 && k >= 4096) {
     if (k > 4096) {  // 4096 x 11008
-      if (t == GgmlType::Q6_K) return kReg;
       if (t == GgmlType::Q2_K) return kS32R2;
       if (t == GgmlType::Q3_K) return kRegNoPipe;
       if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8MaxPre1 : kReg;
-      if (fits(2, 200)) return kS8Pre1;  // the 4/5-bit types
+      if (fits(2, 200)) return kS8Pre1;  // the 4/5/6-bit types (Q6_K since v37)
       return fits(1, 110) ? kS8x2 : kReg;
     }
     // 4096 x 4096 (v31: Q4_K/Q5_K one row per warp, Q6_K and Q2_K staged too)

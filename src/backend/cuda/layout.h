@@ -11,6 +11,7 @@
 // of a warp, which take consecutive units, load 16 bytes at a 16-byte stride:
 // at a 32-byte stride two lanes of each quarter warp hit the same shared-memory
 // banks (the staged kernel) and each load uses half of every 32-byte sector.
+// Q6_K's 64-byte ql and 32-byte qh per unit likewise become 4 + 2 planes (v37).
 // F16 and BF16 are one plane holding the GGUF bytes unchanged (32-element
 // "blocks" of 64 bytes), so a dense GEMM can read them in place.
 //
@@ -43,7 +44,7 @@ struct TypeLayout {
   int block_elems = 0;  // 0: type not supported by the CUDA matmul
   int block_bytes = 0;  // GGUF bytes per block
   int n_planes = 0;
-  PlaneSpec planes[4] = {};
+  PlaneSpec planes[8] = {};
 };
 
 constexpr TypeLayout type_layout(GgmlType t) {
@@ -79,12 +80,15 @@ constexpr TypeLayout type_layout(GgmlType t) {
               4,
               {plane(48, 64, 64, 16, 32), plane(64, 64, 64, 16, 32), plane(16, 32, 32),
                plane(0, 16, 16)}};
-    // ql, qh, scales, d
+    // ql as four planes of 16-byte quarters of each unit's 64 bytes, qh as two of
+    // halves of its 32 (v37), scales, d
     case GgmlType::Q6_K:
       return {256,
               210,
-              4,
-              {plane(0, 128, 128), plane(128, 64, 64), plane(192, 16, 16), plane(208, 2, 2)}};
+              8,
+              {plane(0, 32, 32, 16, 64), plane(16, 32, 32, 16, 64), plane(32, 32, 32, 16, 64),
+               plane(48, 32, 32, 16, 64), plane(128, 32, 32, 16, 32), plane(144, 32, 32, 16, 32),
+               plane(192, 16, 16), plane(208, 2, 2)}};
     default:
       return {};
   }

@@ -173,7 +173,7 @@ __device__ __forceinline__ void issue_stage(const Planes& w, int64_t row0, int n
                                             int64_t k, uint8_t* buf, uint64_t* bar) {
   if (threadIdx.x != 0) return;
   constexpr TypeLayout l = type_layout(T);
-  int64_t a16[4], n[4], total = 0;
+  int64_t a16[8], n[8], total = 0;
 #pragma unroll
   for (int p = 0; p < l.n_planes; ++p) {
     const int64_t start = plane_row_offset<T>(w, p, row0);

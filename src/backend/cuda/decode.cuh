@@ -407,12 +407,12 @@ struct Dec<GgmlType::Q2_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 2;
+    // Unit ui's qs halves at planes 0 and 1 (layout.h, v38).
+    const int64_t sb = row * w.nblocks + u / 2, ui = row * w.nblocks * 2 + u;
     const int h = static_cast<int>(u % 2);
-    const uint8_t* p = w.p[0] + sb * 64 + h * 32;
-    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
-            dec::ld16x<SH>(w.p[1] + sb * 16),
-            dec::ld4x<SH>(w.p[2] + sb * 4),
+    return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16)},
+            dec::ld16x<SH>(w.p[2] + sb * 16),
+            dec::ld4x<SH>(w.p[3] + sb * 4),
             h};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
@@ -446,13 +446,13 @@ struct Dec<GgmlType::Q3_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 2;
+    // Unit ui's qs halves at planes 1 and 2 (layout.h, v38).
+    const int64_t sb = row * w.nblocks + u / 2, ui = row * w.nblocks * 2 + u;
     const int h = static_cast<int>(u % 2);
     const uint8_t* hm = w.p[0] + sb * 32;
-    const uint8_t* p = w.p[1] + sb * 64 + h * 32;
-    return {{dec::ld16x<SH>(p), dec::ld16x<SH>(p + 16)},
+    return {{dec::ld16x<SH>(w.p[1] + ui * 16), dec::ld16x<SH>(w.p[2] + ui * 16)},
             {dec::ld16x<SH>(hm), dec::ld16x<SH>(hm + 16)},
-            dec::ld16x<SH>(w.p[2] + sb * 16),
+            dec::ld16x<SH>(w.p[3] + sb * 16),
             h};
   }
   // The 4 bytes of 3-bit codes (2 low bits + the hmask bit) of word i of sub-chunk s.

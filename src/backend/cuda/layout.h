@@ -11,7 +11,8 @@
 // of a warp, which take consecutive units, load 16 bytes at a 16-byte stride:
 // at a 32-byte stride two lanes of each quarter warp hit the same shared-memory
 // banks (the staged kernel) and each load uses half of every 32-byte sector.
-// Q6_K's 64-byte ql and 32-byte qh per unit likewise become 4 + 2 planes (v37).
+// Q6_K's 64-byte ql and 32-byte qh per unit likewise become 4 + 2 planes (v37),
+// Q2_K's and Q3_K's 32-byte qs per unit two planes (v38).
 // F16 and BF16 are one plane holding the GGUF bytes unchanged (32-element
 // "blocks" of 64 bytes), so a dense GEMM can read them in place.
 //
@@ -63,12 +64,20 @@ constexpr TypeLayout type_layout(GgmlType t) {
     // qs[0..15], qs[16..31], d
     case GgmlType::Q8_0:
       return {32, 34, 3, {plane(2, 16, 16), plane(18, 16, 16), plane(0, 2, 2)}};
-    // qs, scales, d+dmin
+    // qs halves of each unit's 32 bytes (v38), scales, d+dmin
     case GgmlType::Q2_K:
-      return {256, 84, 3, {plane(16, 64, 64), plane(0, 16, 16), plane(80, 4, 4)}};
-    // hmask, qs, scales+d (14 bytes padded to 16)
+      return {256,
+              84,
+              4,
+              {plane(16, 32, 32, 16, 32), plane(32, 32, 32, 16, 32), plane(0, 16, 16),
+               plane(80, 4, 4)}};
+    // hmask, qs halves (v38), scales+d (14 bytes padded to 16)
     case GgmlType::Q3_K:
-      return {256, 110, 3, {plane(0, 32, 32), plane(32, 64, 64), plane(96, 14, 16)}};
+      return {256,
+              110,
+              4,
+              {plane(0, 32, 32), plane(32, 32, 32, 16, 32), plane(48, 32, 32, 16, 32),
+               plane(96, 14, 16)}};
     // first and second 16 bytes of each 32-byte qs chunk, d+dmin+scales
     case GgmlType::Q4_K:
       return {

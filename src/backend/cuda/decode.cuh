@@ -79,11 +79,13 @@ __device__ __forceinline__ uint32_t word(const uint4& v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 __device__ __forceinline__ uint32_t byte_of(uint32_t w, int i) { return (w >> (8 * i)) & 0xFF; }
-// 4 bits t (bits 0..3) -> bit 4 of bytes 0..3.
-// t * 0x02040810 = t << 4 | t << 11 | t << 18 | t << 25 (no carries for t
-// < 16): bit k lands on bit 8k + 4. One multiply and one mask (v23; the OR
-// into the nibbles folds into the mask's LOP3).
-__device__ __forceinline__ uint32_t spread4(uint32_t t) { return (t * 0x02040810u) & 0x10101010u; }
+// The fifth bits of elements 4k..4k+3 (k = 0..7) on bit 4 of bytes 0..3, from
+// a Q5_0/Q5_1 qh packed by q5_rotated_bits (layout.h): one rotation and the
+// mask, whose OR into the nibbles folds into one LOP3 (v40; v23 spread 4 bits
+// with an extract, a multiply and the mask).
+__device__ __forceinline__ uint32_t q5_bits(uint32_t qh, int k) {
+  return __funnelshift_r(qh, qh, k) & 0x10101010u;
+}
 // Sums every acc[r][c] over the warp; lane 0 writes y[c * rows + row0 + r]
 // for the rows that exist (row0 + r < rows). y: [NC][rows].
 template <int R, int NC>
@@ -250,8 +252,8 @@ struct Dec<GgmlType::Q5_0> {
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const uint32_t wd = dec::word(v, i);
-      const uint32_t lo = (wd & 0x0F0F0F0Fu) | dec::spread4((qh >> (4 * i)) & 0xF);
-      const uint32_t hi = ((wd >> 4) & 0x0F0F0F0Fu) | dec::spread4((qh >> (16 + 4 * i)) & 0xF);
+      const uint32_t lo = (wd & 0x0F0F0F0Fu) | dec::q5_bits(qh, i);
+      const uint32_t hi = ((wd >> 4) & 0x0F0F0F0Fu) | dec::q5_bits(qh, 4 + i);
       dec::bytes4(lo, off, q + 4 * i);
       dec::bytes4(hi, off, q + 16 + 4 * i);
     }

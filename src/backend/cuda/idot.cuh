@@ -113,8 +113,8 @@ __device__ __forceinline__ void nibbles5(const uint4& v, uint32_t qh, uint32_t* 
   nibbles(v, wv);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    wv[i] |= dec::spread4((qh >> (4 * i)) & 0xF);
-    wv[4 + i] |= dec::spread4((qh >> (16 + 4 * i)) & 0xF);
+    wv[i] |= dec::q5_bits(qh, i);
+    wv[4 + i] |= dec::q5_bits(qh, 4 + i);
   }
 }
 // 16 x (the Q4_0/Q4_1 integer sum of a 32-element block): low nibbles

@@ -33,12 +33,27 @@ struct PlaneSpec {
   // The size bytes are gathered as pieces of `chunk` bytes taken every
   // `chunk_step` bytes from src_offset (0: one piece).
   uint16_t chunk, chunk_step;
+  // 1: the 32-bit field is Q5_0/Q5_1's qh, stored with its bits permuted
+  // (q5_rotated_bits, v40); 0: bytes copied as they are.
+  uint16_t transform;
 };
+
+// Q5_0/Q5_1's qh (bit e = fifth bit of element e) with bit e moved to bit
+// (8 (e % 4) + 4 + e / 4) mod 32: the fifth bits of the 4 elements 4k..4k+3
+// (word k of the decoded nibbles) then sit at bits 4 + k, 12 + k, 20 + k,
+// 28 + k, so one rotation right by k puts them on bit 4 of each byte (v40).
+constexpr uint32_t q5_rotated_bits(uint32_t qh) {
+  uint32_t out = 0;
+  for (int e = 0; e < 32; ++e) {
+    if ((qh >> e) & 1u) out |= 1u << ((8 * (e % 4) + 4 + e / 4) % 32);
+  }
+  return out;
+}
 
 // A PlaneSpec (all fields named, so tables need no brace elision).
 constexpr PlaneSpec plane(uint16_t src_offset, uint16_t size, uint16_t stride, uint16_t chunk = 0,
-                          uint16_t chunk_step = 0) {
-  return {src_offset, size, stride, chunk, chunk_step};
+                          uint16_t chunk_step = 0, uint16_t transform = 0) {
+  return {src_offset, size, stride, chunk, chunk_step, transform};
 }
 
 struct TypeLayout {
@@ -58,9 +73,9 @@ constexpr TypeLayout type_layout(GgmlType t) {
     case GgmlType::Q4_1:
       return {32, 20, 2, {plane(4, 16, 16), plane(0, 4, 4)}};
     case GgmlType::Q5_0:
-      return {32, 22, 3, {plane(6, 16, 16), plane(2, 4, 4), plane(0, 2, 2)}};
+      return {32, 22, 3, {plane(6, 16, 16), plane(2, 4, 4, 0, 0, 1), plane(0, 2, 2)}};
     case GgmlType::Q5_1:
-      return {32, 24, 3, {plane(8, 16, 16), plane(4, 4, 4), plane(0, 4, 4)}};
+      return {32, 24, 3, {plane(8, 16, 16), plane(4, 4, 4, 0, 0, 1), plane(0, 4, 4)}};
     // qs[0..15], qs[16..31], d
     case GgmlType::Q8_0:
       return {32, 34, 3, {plane(2, 16, 16), plane(18, 16, 16), plane(0, 2, 2)}};

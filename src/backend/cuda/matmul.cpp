@@ -90,6 +90,12 @@ Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, 
         std::memcpy(plane + b * ps.stride + c * chunk,
                     s + b * l.block_bytes + ps.src_offset + c * step, chunk);
       }
+      if (ps.transform == 1) {  // Q5 qh (little-endian, as GGUF and the GPU)
+        uint32_t qh;
+        std::memcpy(&qh, plane + b * ps.stride, 4);
+        qh = q5_rotated_bits(qh);
+        std::memcpy(plane + b * ps.stride, &qh, 4);
+      }
     }
   }
   return Status::ok();

@@ -30,6 +30,13 @@ __device__ __forceinline__ uint4 ld16(const uint8_t* p) {
                : "l"(p));
   return v;
 }
+__device__ __forceinline__ uint2 ld8(const uint8_t* p) {
+  uint2 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0,%1}, [%2];"
+               : "=r"(v.x), "=r"(v.y)
+               : "l"(p));
+  return v;
+}
 __device__ __forceinline__ uint32_t ld4(const uint8_t* p) {
   return __ldg(reinterpret_cast<const uint32_t*>(p));
 }
@@ -44,6 +51,14 @@ __device__ __forceinline__ uint4 ld16x(const uint8_t* p) {
     return *reinterpret_cast<const uint4*>(p);
   } else {
     return ld16(p);
+  }
+}
+template <bool SH>
+__device__ __forceinline__ uint2 ld8x(const uint8_t* p) {
+  if constexpr (SH) {
+    return *reinterpret_cast<const uint2*>(p);
+  } else {
+    return ld8(p);
   }
 }
 template <bool SH>
@@ -316,23 +331,23 @@ struct Dec<GgmlType::Q4_K> {
   }
 };
 
-// Q5_K: as Q4_K plus bit (2j + s) of qh[l] as the 5th bit of element l.
+// Q5_K: as Q4_K plus bit (2j + s) of qh[l] as the 5th bit of element l, from
+// the unit's 8 bytes of plane 2 (h.x: sub-chunk 0, h.y: 1; layout.h q5k_unit_bits, v41).
 template <>
 struct Dec<GgmlType::Q5_K> {
   static constexpr int kUnit = 64, kSubs = 2;
   static constexpr bool kScaled = true, kMin = true;
   struct Raw {
     uint4 v[2];
-    uint4 h[2];
+    uint2 h;
     uint4 meta;
     int j;
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
     const int64_t sb = row * w.nblocks + u / 4, ui = row * w.nblocks * 4 + u;
-    const uint8_t* h = w.p[2] + sb * 32;
     return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16)},
-            {dec::ld16x<SH>(h), dec::ld16x<SH>(h + 16)},
+            dec::ld8x<SH>(w.p[2] + ui * 8),
             dec::ld16x<SH>(w.p[3] + sb * 16),
             static_cast<int>(u % 4)};
   }
@@ -341,9 +356,8 @@ struct Dec<GgmlType::Q5_K> {
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const uint32_t wd = dec::word(r.v[i / 4], i % 4);
-      const uint32_t hd = dec::word(r.h[i / 4], i % 4);
       const uint32_t nib = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
-      dec::bytes4(nib | (((hd >> sb) & 0x01010101u) << 4), 0.f, q + 4 * i);
+      dec::bytes4(nib | dec::q5_bits(s == 0 ? r.h.x : r.h.y, i), 0.f, q + 4 * i);
     }
     dec::scale_min_k4(sb, r.meta, &sc[0], &mn[0]);
     sc[1] = sc[0];

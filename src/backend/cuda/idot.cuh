@@ -198,15 +198,14 @@ struct IDot<GgmlType::Q5_K> {
   static constexpr bool kEnabled = true;
   __device__ static float sub(const Dec<GgmlType::Q5_K>::Raw& r, int s, const XRegs& x) {
     const int sb = 2 * r.j + s;
-    // Bit sb of each byte of qh onto bit 4: one rotation by sb - 4 (v23).
-    const uint32_t rot = static_cast<uint32_t>(sb - 4) & 31u;
+    // The unit's fifth bits, pre-rotated per sub-chunk (v41): one rotation by
+    // the word index (a constant) and the mask.
     uint32_t wv[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const uint32_t wd = dec::word(r.v[i / 4], i % 4);
-      const uint32_t hd = dec::word(r.h[i / 4], i % 4);
       const uint32_t nib = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
-      wv[i] = nib | (__funnelshift_r(hd, hd, rot) & 0x10101010u);
+      wv[i] = nib | dec::q5_bits(s == 0 ? r.h.x : r.h.y, i);
     }
     int i0, i1;
     idot::dot_halves(wv, x, i0, i1);

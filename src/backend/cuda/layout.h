@@ -34,7 +34,8 @@ struct PlaneSpec {
   // `chunk_step` bytes from src_offset (0: one piece).
   uint16_t chunk, chunk_step;
   // 1: the 32-bit field is Q5_0/Q5_1's qh, stored with its bits permuted
-  // (q5_rotated_bits, v40); 0: bytes copied as they are.
+  // (q5_rotated_bits, v40); 2: Q5_K's 32-byte qh, stored per 64-element unit
+  // (q5k_unit_bits, v41); 0: bytes copied as they are.
   uint16_t transform;
 };
 
@@ -48,6 +49,19 @@ constexpr uint32_t q5_rotated_bits(uint32_t qh) {
     if ((qh >> e) & 1u) out |= 1u << ((8 * (e % 4) + 4 + e / 4) % 32);
   }
   return out;
+}
+
+// Q5_K's qh (32 bytes: bit t of byte l = fifth bit of element l of
+// sub-block t) as 8 bytes per 64-element unit j (sub-blocks 2j, 2j + 1), the
+// same 32 bytes in all (v41): word s of unit j = q5_rotated_bits of the 32
+// fifth bits of sub-block 2j + s. A unit then reads 8 bytes instead of the
+// whole 32, and decodes them as Q5_0 does. out: 8 uint32, unit j at 2 j.
+constexpr void q5k_unit_bits(const uint8_t* qh, uint32_t* out) {
+  for (int t = 0; t < 8; ++t) {
+    uint32_t bits = 0;
+    for (int l = 0; l < 32; ++l) bits |= static_cast<uint32_t>((qh[l] >> t) & 1u) << l;
+    out[t] = q5_rotated_bits(bits);
+  }
 }
 
 // A PlaneSpec (all fields named, so tables need no brace elision).
@@ -97,12 +111,12 @@ constexpr TypeLayout type_layout(GgmlType t) {
     case GgmlType::Q4_K:
       return {
           256, 144, 3, {plane(16, 64, 64, 16, 32), plane(32, 64, 64, 16, 32), plane(0, 16, 16)}};
-    // qs halves as Q4_K, qh, d+dmin+scales
+    // qs halves as Q4_K, qh per unit (v41), d+dmin+scales
     case GgmlType::Q5_K:
       return {256,
               176,
               4,
-              {plane(48, 64, 64, 16, 32), plane(64, 64, 64, 16, 32), plane(16, 32, 32),
+              {plane(48, 64, 64, 16, 32), plane(64, 64, 64, 16, 32), plane(16, 32, 32, 0, 0, 2),
                plane(0, 16, 16)}};
     // ql as four planes of 16-byte quarters of each unit's 64 bytes, qh as two of
     // halves of its 32 (v37), scales, d

@@ -95,6 +95,10 @@ Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, 
         std::memcpy(&qh, plane + b * ps.stride, 4);
         qh = q5_rotated_bits(qh);
         std::memcpy(plane + b * ps.stride, &qh, 4);
+      } else if (ps.transform == 2) {  // Q5_K qh per unit
+        uint32_t units[8];
+        q5k_unit_bits(plane + b * ps.stride, units);
+        std::memcpy(plane + b * ps.stride, units, sizeof units);
       }
     }
   }

@@ -169,7 +169,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
                          name_of);
 
 // The automatic one-column choice maps the llama7b / tinyllama shapes to the
-// variants measured best in docs/perf.md (v9, v17, v19, v31, v37). Host only.
+// variants measured best in docs/perf.md (v9, v17, v19, v31, v37, v42). Host only.
 TEST(CudaMatvecAuto, MeasuredChoices) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
   constexpr int kS8x2 = kFirstStagedVariant + 3;
@@ -181,6 +181,7 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
   static_assert(kStagedConfigs[14].pre_wait_stages == 1 && kStagedConfigs[15].smem_kb == 227);
   static_assert(kStagedConfigs[16].rows_per_warp == 2 && kStagedConfigs[16].pre_wait_stages == 1);
+  static_assert(kStagedConfigs[18].blocks_per_sm == 2 && kStagedConfigs[18].pre_wait_stages == -1);
   const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
   EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
   EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
@@ -192,7 +193,7 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kFirstStagedVariant + 18);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);

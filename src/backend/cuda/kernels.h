@@ -102,25 +102,25 @@ inline constexpr int kStepEnd = kStepIn + 2 * kStepStages, kStepNanos = 14, kSte
 static_assert(kStepCount < kStepWords && kStepNanos > kStepEnd);
 
 // The automatic choice at one column (variant 0): the variant measured best
-// in docs/perf.md (v9-v11, v17, v19, v23, v31, v37) for the shape class of rows x k, as a variant
-// number (within ~2 points of the best on every llama7b and tinyllama shape).
-// F16/BF16: the tensor-core kernel (matvec_mma.cuh), two blocks per SM up to 8192 x 4096,
-// else one block with 200 KB below 4096 rows and 227 KB from 4096. 4096-row class (4096 <= rows <=
-// 8192, K >= 4096): the staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per
-// warp); K > 4096 with 8 rows per stage and one stage before the wait, up
-// to 200 KB (Q8_0 227 KB; Q3_K: the register kernel without its software pipeline). 2048-row class
-// (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for Q8_0/Q3_K/Q6_K, 16 and two
-// blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows for Q8_0. More rows, K >= 4096: up
-// to 16384 rows Q8_0 with 16 rows per stage, 2 per warp and one stage before the wait,
-// Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31); Q5_K at 32 rows per stage. Everything else (the other
-// types at 11008 rows and more, small K): the register kernels.
+// in docs/perf.md (v9-v11, v17, v19, v23, v31, v37, v42) for the shape class of rows x k, as a
+// variant number (within ~2 points of the best on every llama7b and tinyllama shape). F16/BF16: the
+// tensor-core kernel (matvec_mma.cuh), two blocks per SM up to 8192 x 4096, else one block with 200
+// KB below 4096 rows and 227 KB from 4096. 4096-row class (4096 <= rows <= 8192, K >= 4096): the
+// staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per warp); K > 4096 with 8
+// rows per stage and one stage before the wait, up to 200 KB (Q8_0 227 KB; Q5_K two blocks per SM
+// of 110 KB, none before the wait; Q3_K: the register kernel without its software pipeline).
+// 2048-row class (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for
+// Q8_0/Q3_K/Q6_K, 16 and two blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows for Q8_0.
+// More rows, K >= 4096: up to 16384 rows Q8_0 with 16 rows per stage, 2 per warp and one stage
+// before the wait, Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31); Q5_K at 32 rows per stage. Everything
+// else (the other types at 11008 rows and more, small K): the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
   constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
   constexpr int kS16x2 = kFirstStagedVariant + 4;
   constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
   constexpr int kS8Pre1 = kFirstStagedVariant + 14, kS8MaxPre1 = kFirstStagedVariant + 15;
-  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16;
+  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16, kS8x2NoPre = kFirstStagedVariant + 18;
   const TypeLayout l = type_layout(t);
   const int64_t row_bytes = l.block_elems == 0 ? 0 : k / l.block_elems * l.block_bytes;
   // n stages of 8 rows and the activations (<= 2.75 bytes per element) in kb KB.
@@ -142,6 +142,7 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
       if (t == GgmlType::Q2_K) return kS32R2;
       if (t == GgmlType::Q3_K) return kRegNoPipe;
       if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8MaxPre1 : kReg;
+      if (t == GgmlType::Q5_K && fits(1, 110)) return kS8x2NoPre;  // v42
       if (fits(2, 200)) return kS8Pre1;  // the 4/5/6-bit types (Q6_K since v37)
       return fits(1, 110) ? kS8x2 : kReg;
     }

@@ -2,7 +2,8 @@
 //
 // A "unit" is the piece of one weight row that one lane loads at once:
 // Dec<T>::kUnit consecutive elements (32, 64 or 128), fetched by Dec<T>::load
-// with 16-byte loads from the planar layout (layout.h). decode(raw, s, ...)
+// with 16-byte loads from the planar layout (layout.h; no unit field is read
+// at more than a 16-byte lane stride, v36-v38). decode(raw, s, ...)
 // turns sub-chunk s (elements 32s..32s+31 of the unit) into integers-as-float
 // q[32] and two groups of 16 with w[e] = q[e] * sc[e/16] + mn[e/16], exactly
 // the reference dequantizer's value up to float rounding.
@@ -178,6 +179,7 @@ struct Dec<GgmlType::BF16> : Dec<GgmlType::F16> {
   }
 };
 
+// Q8_0: the block's 32 quants as two 16-byte halves at planes 0 and 1 (v36).
 template <>
 struct Dec<GgmlType::Q8_0> {
   static constexpr int kUnit = 32, kSubs = 1;

@@ -223,40 +223,6 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 2048, 5632), kS8);
 }
 
-// The packed Q5 qh (v40): rotating it right by k puts the fifth bits of
-// elements 4k..4k+3 on bit 4 of bytes 0..3, as the kernels read them. Host only.
-TEST(CudaLayout, Q5BitsRotateIntoPlace) {
-  kref::Rng rng(5);
-  for (int n = 0; n < 1000; ++n) {
-    const auto qh = static_cast<uint32_t>(rng.next());
-    const uint32_t packed = q5_rotated_bits(qh);
-    for (int k = 0; k < 8; ++k) {
-      const uint32_t rot = (packed >> k) | (packed << ((32 - k) % 32));
-      for (int b = 0; b < 4; ++b)
-        ASSERT_EQ((rot >> (8 * b + 4)) & 1u, (qh >> (4 * k + b)) & 1u) << "k " << k << " b " << b;
-    }
-  }
-}
-
-// Q5_K's qh per unit (v41): word 2j + s rotated right by i holds the fifth
-// bits of elements 4i..4i+3 of sub-block 2j + s on bit 4 of its bytes. Host only.
-TEST(CudaLayout, Q5KUnitBits) {
-  kref::Rng rng(6);
-  for (int n = 0; n < 200; ++n) {
-    uint8_t qh[32];
-    for (auto& v : qh) v = static_cast<uint8_t>(rng.next());
-    uint32_t units[8];
-    q5k_unit_bits(qh, units);
-    for (int t = 0; t < 8; ++t) {
-      for (int i = 0; i < 8; ++i) {
-        const uint32_t rot = (units[t] >> i) | (units[t] << ((32 - i) % 32));
-        for (int b = 0; b < 4; ++b)
-          ASSERT_EQ((rot >> (8 * b + 4)) & 1u, (qh[4 * i + b] >> t) & 1u) << t << " " << i;
-      }
-    }
-  }
-}
-
 TEST(CudaMatmulValidation, RejectsBadInput) {
   EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));
   uint8_t dummy[64] = {};

@@ -16,11 +16,14 @@
 // F16 and BF16 are one plane holding the GGUF bytes unchanged (32-element
 // "blocks" of 64 bytes), so a dense GEMM can read them in place.
 //
-// Host and device code (constexpr tables, no CUDA headers).
+// Host and device code (constexpr tables; gather_plane, the packing of one
+// block, is host code; no CUDA headers). tests/backend/cuda_layout_test.cpp
+// checks the tables and the packing on the CPU (CI).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "core/ggml_type.h"
 
@@ -133,6 +136,26 @@ constexpr TypeLayout type_layout(GgmlType t) {
 }
 
 constexpr bool matmul_supports(GgmlType t) { return type_layout(t).block_elems != 0; }
+
+// Plane ps's bytes of one GGUF block (block: the block's GGUF bytes; out:
+// ps.stride bytes, of which the first ps.size are written): the pieces
+// gathered, then the transform. pack_weights (matmul.h) runs it per block and plane.
+inline void gather_plane(const PlaneSpec& ps, const uint8_t* block, uint8_t* out) {
+  const int chunk = ps.chunk ? ps.chunk : ps.size, step = ps.chunk ? ps.chunk_step : 0;
+  for (int c = 0; c < ps.size / chunk; ++c) {
+    std::memcpy(out + c * chunk, block + ps.src_offset + c * step, static_cast<size_t>(chunk));
+  }
+  if (ps.transform == 1) {  // Q5 qh, little-endian (GGUF and the GPU)
+    uint32_t qh;
+    std::memcpy(&qh, out, 4);
+    qh = q5_rotated_bits(qh);
+    std::memcpy(out, &qh, 4);
+  } else if (ps.transform == 2) {  // Q5_K qh per unit
+    uint32_t units[8];
+    q5k_unit_bits(out, units);
+    std::memcpy(out, units, sizeof units);
+  }
+}
 
 constexpr size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 

@@ -84,22 +84,8 @@ Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, 
   for (int p = 0; p < l.n_planes; ++p) {
     const PlaneSpec ps = l.planes[p];
     uint8_t* plane = d + plane_offset(type, rows, cols, p);
-    const int chunk = ps.chunk ? ps.chunk : ps.size, step = ps.chunk ? ps.chunk_step : 0;
     for (int64_t b = 0; b < rows * nb; ++b) {
-      for (int c = 0; c < ps.size / chunk; ++c) {
-        std::memcpy(plane + b * ps.stride + c * chunk,
-                    s + b * l.block_bytes + ps.src_offset + c * step, chunk);
-      }
-      if (ps.transform == 1) {  // Q5 qh (little-endian, as GGUF and the GPU)
-        uint32_t qh;
-        std::memcpy(&qh, plane + b * ps.stride, 4);
-        qh = q5_rotated_bits(qh);
-        std::memcpy(plane + b * ps.stride, &qh, 4);
-      } else if (ps.transform == 2) {  // Q5_K qh per unit
-        uint32_t units[8];
-        q5k_unit_bits(plane + b * ps.stride, units);
-        std::memcpy(plane + b * ps.stride, units, sizeof units);
-      }
+      gather_plane(ps, s + b * l.block_bytes, plane + b * ps.stride);
     }
   }
   return Status::ok();

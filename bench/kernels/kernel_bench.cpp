@@ -333,6 +333,7 @@ void print_timeline(const std::vector<uint32_t>& y) {
   using namespace kiln::cuda;
   constexpr uint32_t kUnset = 0xFFFFFFFFu;  // y was filled with 0xFF bytes
   std::vector<std::array<uint32_t, kStepWords>> blocks;
+  std::vector<double> ghz;  // each block's SM clock
   for (size_t b = 0; (b + 1) * kStepWords <= y.size(); ++b) {
     std::array<uint32_t, kStepWords> e;
     std::memcpy(e.data(), &y[b * kStepWords], sizeof e);
@@ -343,15 +344,14 @@ void print_timeline(const std::vector<uint32_t>& y) {
     if (e[kStepWait] > e[kStepX] || e[kStepX] > e[kStepEnd] || clock_ghz < 0.5 || clock_ghz > 3)
       break;
     blocks.push_back(e);
+    ghz.push_back(clock_ghz);
   }
   if (blocks.empty()) {
     std::printf(" timeline: none (not the staged kernel, or too few rows)\n");
     return;
   }
-  std::vector<double> ghz;
   uint32_t g_min = blocks[0][0], g_max = blocks[0][0];
   for (const auto& e : blocks) {
-    ghz.push_back(static_cast<double>(e[kStepEnd]) / e[kStepNanos]);
     g_min = std::min(g_min, e[0]);
     g_max = std::max(g_max, e[0]);
   }

@@ -2,9 +2,10 @@
 // the CPU so that CI runs it: every GGUF byte of a block lands in exactly one
 // plane, the pieces are gathered from where the table says, and the two bit
 // permutations (Q5_0/Q5_1 qh, v40; Q5_K qh per unit, v41) put each fifth bit
-// where the kernels' rotation reads it (decode.cuh q5_bits).
+// where the kernels' rotation reads it (decode.cuh q5_bits; std::rotr here).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -16,9 +17,6 @@
 
 namespace kiln::cuda {
 namespace {
-
-// decode.cuh's q5_bits on the host: word k's four fifth bits on bit 4 of each byte.
-uint32_t rotate_right(uint32_t v, int k) { return k == 0 ? v : (v >> k) | (v << (32 - k)); }
 
 std::vector<GgmlType> supported_types() {
   std::vector<GgmlType> out;
@@ -45,7 +43,7 @@ TEST(CudaLayout, PlanesCoverEveryByteOnce) {
     ASSERT_LE(l.n_planes, 8);
     for (int p = 0; p < l.n_planes; ++p) {
       const PlaneSpec ps = l.planes[p];
-      const int chunk = ps.chunk ? ps.chunk : ps.size, step = ps.chunk ? ps.chunk_step : 0;
+      const int chunk = ps.piece(), step = ps.piece_step();
       ASSERT_GT(chunk, 0);
       ASSERT_EQ(ps.size % chunk, 0) << "plane " << p;
       EXPECT_GE(ps.stride, ps.size) << "plane " << p;
@@ -75,7 +73,7 @@ TEST(CudaLayout, GatherPlaneTakesThePieces) {
       if (ps.transform != 0) continue;  // the bit permutations: below
       std::vector<uint8_t> out(ps.stride, 0xAB);
       gather_plane(ps, block.data(), out.data());
-      const int chunk = ps.chunk ? ps.chunk : ps.size, step = ps.chunk ? ps.chunk_step : 0;
+      const int chunk = ps.piece(), step = ps.piece_step();
       for (int c = 0; c < ps.size / chunk; ++c)
         for (int i = 0; i < chunk; ++i)
           ASSERT_EQ(out[c * chunk + i], block[ps.src_offset + c * step + i]) << "plane " << p;
@@ -100,7 +98,7 @@ TEST(CudaLayout, Q5BitsRotateIntoPlace) {
       gather_plane(qh_plane, block.data(), out);
       std::memcpy(&packed, out, 4);
       for (int k = 0; k < 8; ++k) {
-        const uint32_t rot = rotate_right(packed, k);
+        const uint32_t rot = std::rotr(packed, k);
         for (int b = 0; b < 4; ++b)
           ASSERT_EQ((rot >> (8 * b + 4)) & 1u, (qh >> (4 * k + b)) & 1u) << "k " << k << " b " << b;
       }
@@ -123,7 +121,7 @@ TEST(CudaLayout, Q5KUnitBits) {
     gather_plane(qh_plane, block.data(), reinterpret_cast<uint8_t*>(units));
     for (int t = 0; t < 8; ++t) {
       for (int i = 0; i < 8; ++i) {
-        const uint32_t rot = rotate_right(units[t], i);
+        const uint32_t rot = std::rotr(units[t], i);
         for (int b = 0; b < 4; ++b)
           ASSERT_EQ((rot >> (8 * b + 4)) & 1u, (qh[4 * i + b] >> t) & 1u) << t << " " << i;
       }

@@ -175,7 +175,7 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   constexpr int kS8x2 = kFirstStagedVariant + 3;
   constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
   constexpr int kS8Pre1 = kFirstStagedVariant + 14, kS8MaxPre1 = kFirstStagedVariant + 15;
-  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16;
+  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16, kS8x2NoPre = kFirstStagedVariant + 18;
   static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[3].blocks_per_sm == 2);
   static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
   static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
@@ -193,7 +193,7 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kFirstStagedVariant + 18);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8x2NoPre);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);

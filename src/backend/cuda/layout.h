@@ -40,6 +40,10 @@ struct PlaneSpec {
   // (q5_rotated_bits, v40); 2: Q5_K's 32-byte qh, stored per 64-element unit
   // (q5k_unit_bits, v41); 0: bytes copied as they are.
   uint16_t transform;
+
+  // Bytes per piece and source bytes between pieces (one piece: size, 0).
+  constexpr int piece() const { return chunk ? chunk : size; }
+  constexpr int piece_step() const { return chunk ? chunk_step : 0; }
 };
 
 // Q5_0/Q5_1's qh (bit e = fifth bit of element e) with bit e moved to bit
@@ -141,7 +145,7 @@ constexpr bool matmul_supports(GgmlType t) { return type_layout(t).block_elems !
 // ps.stride bytes, of which the first ps.size are written): the pieces
 // gathered, then the transform. pack_weights (matmul.h) runs it per block and plane.
 inline void gather_plane(const PlaneSpec& ps, const uint8_t* block, uint8_t* out) {
-  const int chunk = ps.chunk ? ps.chunk : ps.size, step = ps.chunk ? ps.chunk_step : 0;
+  const int chunk = ps.piece(), step = ps.piece_step();
   for (int c = 0; c < ps.size / chunk; ++c) {
     std::memcpy(out + c * chunk, block + ps.src_offset + c * step, static_cast<size_t>(chunk));
   }

@@ -48,6 +48,9 @@ struct StagedConfig {
   int smem_kb = 0;
   int rows_per_warp = 0;
   int pre_wait_stages = 0;
+  // 4: four rows per warp as groups of 8 lanes, one row per lane (v43,
+  // experimental; rows_per_warp does not apply); 0: rows in registers.
+  int lane_rows = 0;
 };
 inline constexpr StagedConfig kStagedConfigs[] = {
     {16, 1, 200, 0},
@@ -69,7 +72,13 @@ inline constexpr StagedConfig kStagedConfigs[] = {
     {8, 1, 227, 0, 1},
     {16, 1, 200, 2, 1},
     {8, 1, 200, 0, -1},
-    {8, 2, 110, 0, -1}};
+    {8, 2, 110, 0, -1},
+    // v43: four rows per warp as lane groups (variants 23-27 = 4, 18, 16, 19, 22 so)
+    {16, 1, 200, 0, 0, 4},
+    {8, 1, 200, 0, 1, 4},
+    {32, 1, 200, 0, 0, 4},
+    {8, 1, 227, 0, 1, 4},
+    {8, 2, 110, 0, -1, 4}};
 inline constexpr int kNumStagedConfigs =
     static_cast<int>(sizeof(kStagedConfigs) / sizeof(kStagedConfigs[0]));
 

@@ -119,7 +119,7 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
 // Staged kernel (matvec_staged.cuh), one column. Returns cudaErrorNotSupported
 // (nothing launched) where the configuration does not fit this shape: the
 // caller then uses the register kernel.
-template <GgmlType T, int R>
+template <GgmlType T, int R, bool LG = false>
 cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void* x, int xtype,
                                    float* y, cudaStream_t stream, const StagedConfig& c) {
   constexpr int W = kStagedWarps;
@@ -138,7 +138,7 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
   if (nstg < 1) return cudaErrorNotSupported;
   const int64_t smem = xb + nstg * sb;
   if (smem > kMaxSmem) return cudaErrorNotSupported;
-  auto* kernel = matvec_staged_kernel<T, R>;
+  auto* kernel = matvec_staged_kernel<T, R, LG>;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
@@ -184,6 +184,8 @@ cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x
     return launch_matvec_mma<T>(w, rows, K, x, xtype, y, stream, c);
   } else {
     constexpr int R0 = staged_rows_per_warp<T>(), R1 = staged_alt_rows_per_warp<T>();
+    if (c.lane_rows == 4)
+      return launch_matvec_staged_r<T, 4, true>(w, rows, K, x, xtype, y, stream, c);
     if (c.rows_per_warp == 0 || c.rows_per_warp == R0)
       return launch_matvec_staged_r<T, R0>(w, rows, K, x, xtype, y, stream, c);
     if (c.rows_per_warp == R1)

@@ -260,7 +260,13 @@ struct StepClock {
 // nstg: ring depth 1..4, the first pre (0..nstg) of them copied before
 // griddepcontrol.wait; rs: rows per stage, a multiple of R with
 // W * R / rs a power of two <= W.
-template <GgmlType T, int R>
+// LG (lane groups, v43, experimental): the warp's R rows are held by R groups
+// of 32 / R lanes, one row per lane, instead of R rows in every lane's
+// registers: the lanes of a group take consecutive units of their row, and
+// the R lanes that take the same unit of different rows read the same
+// XBlock (a shared-memory broadcast), so the x reads per weight drop by R
+// without R rows of registers.
+template <GgmlType T, int R, bool LG = false>
 __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     matvec_staged_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
                          float* __restrict__ y, int rs, int nstg, int pre, int ablate) {
@@ -275,6 +281,11 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   float* red0 = reinterpret_cast<float*>(ring) - 2 * W * 4;  // [2][W][4]: the end of the x region
   const int64_t stage_bytes = staged_stage_bytes(T, rs, K);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  // Rows per lane (registers) and lanes per row; lrow: this lane's row among
+  // the warp's R (lane groups), lq: its position in the row's lanes.
+  constexpr int RL = LG ? 1 : R, LPR = LG ? 32 / R : 32;
+  static_assert(!LG || (R > 1 && 32 % R == 0));
+  const int lrow = LG ? lane / LPR : 0, lq = lane % LPR;
   const int S = W * R / rs;  // K-slices per row set
   const int rset = warp / S, slice = warp % S;
   const int n_stages = (rows + rs - 1) / rs;
@@ -331,33 +342,35 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     float* red = red0 + (j & 1) * W * 4;  // [W][R]
     clk.stage(j, false);
 
-    float acc[R];
+    float acc[RL];
 #pragma unroll
-    for (int r = 0; r < R; ++r) acc[r] = 0.f;
-    // This warp's rows as planes of their own (row 0 each): the loop's
+    for (int r = 0; r < RL; ++r) acc[r] = 0.f;
+    // This lane's rows as planes of their own (row 0 each): the loop's
     // addresses are then unit offsets only (v28: no row * nblocks per unit).
-    Planes rp[R];
+    Planes rp[RL];
 #pragma unroll
-    for (int r = 0; r < R; ++r) rp[r] = staged::row_planes<T>(sp, min(rset * R + r, nr - 1));
+    for (int r = 0; r < RL; ++r)
+      rp[r] = staged::row_planes<T>(sp, min(rset * R + (LG ? lrow : r), nr - 1));
 #pragma unroll 2
-    for (int u = slice * 32 + lane; u < nu && !(ablate & 1); u += 32 * S) {
-      typename D::Raw raw[R];
+    for (int u = slice * LPR + lq; u < nu && !(ablate & 1); u += LPR * S) {
+      typename D::Raw raw[RL];
 #pragma unroll
-      for (int r = 0; r < R; ++r) raw[r] = D::template load<true>(rp[r], 0, u);
+      for (int r = 0; r < RL; ++r) raw[r] = D::template load<true>(rp[r], 0, u);
 #pragma unroll
       for (int s = 0; s < D::kSubs; ++s) {
         const XRegs x = load_xblock(reinterpret_cast<const XBlock*>(xs + u * UB) + s);
 #pragma unroll
-        for (int r = 0; r < R; ++r) acc[r] += I::sub(raw[r], s, x);
+        for (int r = 0; r < RL; ++r) acc[r] += I::sub(raw[r], s, x);
       }
     }
+    // Sums over the lanes of each row (all 32, or the LPR of a group).
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
+    for (int r = 0; r < RL; ++r) {
       float v = acc[r];
       if (ablate & 1) v = static_cast<float>(buf[threadIdx.x * 4 + r]);
 #pragma unroll
-      for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-      if (lane == 0) red[warp * R + r] = v;
+      for (int off = LPR / 2; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+      if (lq == 0) red[warp * R + (LG ? lrow : r)] = v;
     }
     __syncthreads();  // partials in red; buffer j % nstg free
     clk.stage(j, true);

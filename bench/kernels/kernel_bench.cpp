@@ -16,8 +16,9 @@
 // Usage: kernel_bench [--quick] [--json FILE] [--types q4_0,q4_K,...]
 //                     [--shapes llama7b|tinyllama|all|RxK,...] [--cols 1,2,4,...]
 //                     [--variants 0,1,2,...] [--floor] [--ablate 1,2,...]
-// --variants: at 1 column, check and time each decode kernel choice of
-// kiln::cuda::set_matvec_variant (kernels.h; default 0 = automatic only).
+// --variants: at 1-8 columns, check and time each decode kernel choice of
+// kiln::cuda::set_matvec_variant (kernels.h; default 0 = automatic only; at
+// 2-8 columns 1 = the register kernel, any other = the automatic choice).
 // --floor: at 1 column, also time the dependent-read floors of the weight
 // bytes (read_ceiling.h): what a kernel that only copies them (and x) under
 // programmatic dependent launch takes. --ablate 1,2,4: at 1 column, time the
@@ -510,7 +511,7 @@ int main(int argc, char** argv) {
           const bool gemm = route == 1;
           if ((!gemm && ncols > 64) || (gemm && ncols < 16)) continue;
           const std::vector<int> variants =
-              !gemm && ncols == 1 ? opt.variants : std::vector<int>{0};
+              !gemm && ncols <= 8 ? opt.variants : std::vector<int>{0};
           for (int variant : variants) {
             kiln::cuda::set_matvec_variant(variant);
             auto run = [&](int i) {

@@ -146,6 +146,17 @@ TEST_P(CudaMatmulTest, DecodeExtremeActivations) {
   set_matvec_variant(0);
 }
 
+// From mmq_min_cols(rows) columns the tensor-core kernel (matvec_mmq.cuh) runs where
+// the type has one; variant 1 keeps the register kernel, which must stay
+// correct too.
+TEST_P(CudaMatmulTest, DecodeRegisterKernelMultiColumn) {
+  set_matvec_variant(1);
+  for (const Case& c : cases()) {
+    for (int64_t n : {3, 7}) check(c.rows, c.k, n, false);
+  }
+  set_matvec_variant(0);
+}
+
 TEST_P(CudaMatmulTest, DecodeWithHalfActivations) {
   check(300, 768, 3, false, ActType::F16);
   check(300, 768, 2, false, ActType::BF16);
@@ -174,8 +185,9 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
   constexpr int kS8x2 = kFirstStagedVariant + 3;
   constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
-  constexpr int kS8Pre1 = kFirstStagedVariant + 14, kS8MaxPre1 = kFirstStagedVariant + 15;
+  constexpr int kS8Pre1 = kFirstStagedVariant + 14;
   constexpr int kS16R2Pre1 = kFirstStagedVariant + 16, kS8x2NoPre = kFirstStagedVariant + 18;
+  constexpr int kS8Pre1LG = kFirstStagedVariant + 20, kS8MaxPre1LG = kFirstStagedVariant + 22;
   static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[3].blocks_per_sm == 2);
   static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
   static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
@@ -187,12 +199,12 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
   for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q2_K})
     EXPECT_EQ(auto_matvec_variant(t, 4096, 4096), kS16);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 11008), kS8Pre1LG);
   EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8Pre1);
   EXPECT_EQ(auto_matvec_variant(q51, 4096, 11008), kS8Pre1);
-  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1LG);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1LG);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8x2NoPre);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);

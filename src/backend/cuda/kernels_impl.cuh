@@ -14,6 +14,7 @@
 #include "backend/cuda/matvec.cuh"
 #include "backend/cuda/matvec_int.cuh"
 #include "backend/cuda/matvec_mma.cuh"
+#include "backend/cuda/matvec_mmq.cuh"
 #include "backend/cuda/matvec_staged.cuh"
 
 namespace kiln::cuda {
@@ -194,6 +195,25 @@ cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x
   }
 }
 
+// Multi-column tensor-core kernel (matvec_mmq.cuh), 2..8 columns. Returns
+// cudaErrorNotSupported (nothing launched) when the activations of every
+// column do not fit in shared memory (K > ~17K at 8 columns).
+template <GgmlType T, int NC>
+cudaError_t launch_matvec_mmq(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+                              cudaStream_t stream) {
+  constexpr int kMaxSmem = 227 * 1024 - 64;
+  auto* kernel = matvec_mmq_kernel<T, NC>;
+  const size_t smem = mmq_smem_bytes<T>(NC, K);
+  if (smem > static_cast<size_t>(kMaxSmem) || sm_count() == 0) return cudaErrorNotSupported;
+  static const cudaError_t attr =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
+  if (attr != cudaSuccess) return attr;
+  const int rt = mmq_row_tiles(rows, sm_count());
+  const int groups = ((rows + 15) / 16 + rt - 1) / rt;
+  return launch_pdl(kernel, std::min(groups, sm_count()), kMmqWarps * 32, smem, stream, w, rows, K,
+                    x, xtype, y, rt, mmq_cstride<T>(K));
+}
+
 // One column: the variant override (kernels.h), else the automatic choice.
 template <GgmlType T, int NC>
 cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
@@ -211,6 +231,13 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
     }
     if (c.rows_per_stage > 0) {
       const cudaError_t e = launch_matvec_staged<T>(w, rows, K, x, xtype, y, stream, c);
+      if (e != cudaErrorNotSupported) return e;
+    }
+  }
+  if constexpr (NC >= 3 && Mmq<T>::kEnabled) {
+    // Variant 1 keeps the register kernel (for comparison and tests).
+    if (matvec_variant() != 1 && NC >= mmq_min_cols(rows)) {
+      const cudaError_t e = launch_matvec_mmq<T, NC>(w, rows, K, x, xtype, y, stream);
       if (e != cudaErrorNotSupported) return e;
     }
   }

@@ -260,7 +260,7 @@ struct StepClock {
 // nstg: ring depth 1..4, the first pre (0..nstg) of them copied before
 // griddepcontrol.wait; rs: rows per stage, a multiple of R with
 // W * R / rs a power of two <= W.
-// LG (lane groups, v43, experimental): the warp's R rows are held by R groups
+// LG (lane groups, v43): the warp's R rows are held by R groups
 // of 32 / R lanes, one row per lane, instead of R rows in every lane's
 // registers: the lanes of a group take consecutive units of their row, and
 // the R lanes that take the same unit of different rows read the same

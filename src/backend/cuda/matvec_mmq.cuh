@@ -163,7 +163,7 @@ __global__ void __launch_bounds__(kMmqWarps * 32, 1)
   };
   // Sums the S slices' partials of this warp's tile of group grp_i (in slice
   // order) and writes them. Every warp calls it once per group (two barriers).
-  const auto flush = [&](int grp_i, const float (&acc)[4]) {
+  const auto flush = [&](int grp_i, const float(&acc)[4]) {
     red[warp * 32 + lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
     __syncthreads();
     const int tile = tile_of(grp_i);

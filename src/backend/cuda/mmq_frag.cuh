@@ -164,8 +164,10 @@ struct Mmq<GgmlType::Q5_0> {
   }
   __device__ static mmq::Frag frag(const D::Raw& r, const Sc& c, int j, int, int t) {
     const uint32_t w = dec::word(r.v, j);
-    return {mmq::lo4(w) | dec::q5_bits(c.qh, t), mmq::hi4(w) | dec::q5_bits(c.qh, 4 + t),
-            {c.d, c.d}, {-16.f * c.d, -16.f * c.d}};
+    return {mmq::lo4(w) | dec::q5_bits(c.qh, t),
+            mmq::hi4(w) | dec::q5_bits(c.qh, 4 + t),
+            {c.d, c.d},
+            {-16.f * c.d, -16.f * c.d}};
   }
 };
 
@@ -184,8 +186,10 @@ struct Mmq<GgmlType::Q5_1> {
   }
   __device__ static mmq::Frag frag(const D::Raw& r, const Sc& c, int j, int, int t) {
     const uint32_t w = dec::word(r.v, j);
-    return {mmq::lo4(w) | dec::q5_bits(c.qh, t), mmq::hi4(w) | dec::q5_bits(c.qh, 4 + t),
-            {c.d, c.d}, {c.m, c.m}};
+    return {mmq::lo4(w) | dec::q5_bits(c.qh, t),
+            mmq::hi4(w) | dec::q5_bits(c.qh, 4 + t),
+            {c.d, c.d},
+            {c.m, c.m}};
   }
 };
 

@@ -15,7 +15,7 @@
 //    backend's Q8_0 activations; ~0.4% relative error of a random-input
 //    result) and dotted with the integer weights by dp4a (exact int32 sums),
 //    then scaled in F32. From 3-6 columns (by rows, kernels.h mmq_min_cols)
-//    the quantized types but Q2_K/Q3_K use integer tensor cores
+//    the quantized types use integer tensor cores
 //    (matvec_mmq.cuh) with the same int8 activations and the same result
 //    up to float summation order.
 //  * matmul_gemm(): dequantize W to F16 into a scratch buffer, convert X to

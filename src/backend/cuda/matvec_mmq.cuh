@@ -1,5 +1,6 @@
-// Multi-column decode kernel (2..8 activation columns) on the integer tensor
-// cores: y[c][r] = sum_k W[r][k] x[c][k], v44 of docs/perf.md.
+// Multi-column decode kernel (3..8 activation columns; launch_matvec routes by
+// kernels.h mmq_min_cols) on the integer tensor cores: y[c][r] = sum_k W[r][k]
+// x[c][k], v44-v50 of docs/perf.md, every quantized type.
 //
 // Why: the register kernel (matvec_int.cuh) does a dp4a per 4 weights per
 // column and re-reads the activations per row pair, so at 8 columns it ran
@@ -16,8 +17,8 @@
 // shared memory in a fixed order: results are reproducible). A warp walks its
 // slice in quad steps of 4 units: lane (g, t) loads unit u + t of rows g and
 // g + 8 (mmq_frag.cuh: quad_transpose turns those into A fragments), up to
-// mmq_depth steps ahead, across group boundaries (v45). Weights of the first
-// steps are requested before griddepcontrol.wait (PDL).
+// mmq_depth steps ahead, across group boundaries (v45, v48). Weights of the
+// first steps are requested before griddepcontrol.wait (PDL).
 #pragma once
 
 #include "backend/cuda/matvec_int.cuh"
@@ -151,7 +152,6 @@ __global__ void __launch_bounds__(kMmqWarps * 32, 1)
   const int tiles = (rows + 15) / 16, groups = (tiles + rt - 1) / rt;
   const int b = static_cast<int>(blockIdx.x), G = static_cast<int>(gridDim.x);
   const int my_groups = b < groups ? (groups - 1 - b) / G + 1 : 0;
-  const int n_items = my_groups * nqs;
   asm volatile("griddepcontrol.launch_dependents;");
 
   const auto tile_of = [&](int grp_i) { return (b + grp_i * G) * rt + tr; };
@@ -186,43 +186,40 @@ __global__ void __launch_bounds__(kMmqWarps * 32, 1)
     __syncthreads();  // red is reused by the next group
   };
 
-  // The next item to load as (group, step) counters: no divisions in the loop.
-  int lg = 0, lq = 0;
+  // A warp's items are (group, step) with the steps of a group padded to a
+  // multiple of DEPTH (padding items load and compute nothing), so that item
+  // k always sits in ring slot k % DEPTH, a constant of the unrolled loop
+  // (v48: no register moves), and the one barrier site (flush) is outside it.
+  // Loads run DEPTH items ahead, across group boundaries too.
+  const int nqp = (nqs + DEPTH - 1) / DEPTH * DEPTH;
+  int lg = 0, lq = 0;  // the next item to load
   const auto load_next = [&](typename D::Raw& ra, typename D::Raw& rb) {
-    load(lg, lq, ra, rb);
-    if (++lq == nqs) {
+    if (lg < my_groups && lq < nqs) load(lg, lq, ra, rb);
+    if (++lq == nqp) {
       lq = 0;
       ++lg;
     }
   };
   typename D::Raw ra[DEPTH], rb[DEPTH];
 #pragma unroll
-  for (int i = 0; i < DEPTH; ++i)
-    if (i < n_items) load_next(ra[i], rb[i]);
+  for (int i = 0; i < DEPTH; ++i) load_next(ra[i], rb[i]);
   // Weights never depend on the previous kernel; x does.
   asm volatile("griddepcontrol.wait;" ::: "memory");
   if (my_groups == 0) return;  // uniform across the block
   fill_xblocks<T, NC>(xv, xtype, K, 0, K, xs, cstride);
   __syncthreads();
 
-  // One barrier site for every warp (flush), whatever its slice length: the
-  // ring of loaded items shifts by one per step (register moves, no dynamic
-  // indexing), and loads run DEPTH items ahead across group boundaries.
   float acc[4] = {0.f, 0.f, 0.f, 0.f};
-  int loaded = DEPTH < n_items ? DEPTH : n_items;
   for (int gi = 0; gi < my_groups; ++gi) {
-    for (int q = 0; q < nqs; ++q) {
-      M::transpose(ra[0]);
-      M::transpose(rb[0]);
-      mmq_step<T, NC>(ra[0], rb[0], 4 * (q0 + q), nu, xs, cstride, acc);
+    for (int qb = 0; qb < nqp; qb += DEPTH) {
 #pragma unroll
-      for (int i = 0; i + 1 < DEPTH; ++i) {
-        ra[i] = ra[i + 1];
-        rb[i] = rb[i + 1];
-      }
-      if (loaded < n_items) {
-        load_next(ra[DEPTH - 1], rb[DEPTH - 1]);
-        ++loaded;
+      for (int i = 0; i < DEPTH; ++i) {
+        if (qb + i < nqs) {  // uniform across the warp
+          M::transpose(ra[i]);
+          M::transpose(rb[i]);
+          mmq_step<T, NC>(ra[i], rb[i], 4 * (q0 + qb + i), nu, xs, cstride, acc);
+        }
+        load_next(ra[i], rb[i]);
       }
     }
     flush(gi, acc);

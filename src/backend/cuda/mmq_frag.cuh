@@ -67,6 +67,15 @@ __device__ __forceinline__ uint32_t from_lane(uint32_t v, int j) {
   return __shfl_sync(kFull, v, (static_cast<int>(threadIdx.x) & 28) | j);
 }
 
+__device__ __forceinline__ uint4 from_lane(const uint4& v, int j) {
+  return make_uint4(from_lane(v.x, j), from_lane(v.y, j), from_lane(v.z, j), from_lane(v.w, j));
+}
+
+// Byte ci (0..7) of the scales of half h of a Q6_K / Q2_K super-block.
+__device__ __forceinline__ uint32_t half_scale(const uint4& scales, int h, int ci) {
+  return dec::byte_of(h ? dec::word(scales, 2 + ci / 4) : dec::word(scales, ci / 4), ci % 4);
+}
+
 __device__ __forceinline__ uint32_t lo4(uint32_t w) { return w & 0x0F0F0F0Fu; }
 __device__ __forceinline__ uint32_t hi4(uint32_t w) { return (w >> 4) & 0x0F0F0F0Fu; }
 
@@ -250,9 +259,7 @@ struct Mmq<GgmlType::Q6_K> {
     mmq::quad_transpose(r.qh[1]);
   }
   __device__ static Sc scalars(const D::Raw& r, int j) {
-    return {make_uint4(mmq::from_lane(r.scales.x, j), mmq::from_lane(r.scales.y, j),
-                       mmq::from_lane(r.scales.z, j), mmq::from_lane(r.scales.w, j)),
-            dec::h2f(mmq::from_lane(r.d, j))};
+    return {mmq::from_lane(r.scales, j), dec::h2f(mmq::from_lane(r.d, j))};
   }
   __device__ static mmq::Frag frag(const D::Raw& r, const Sc& c, int j, int s, int) {
     mmq::Frag f;
@@ -269,9 +276,79 @@ struct Mmq<GgmlType::Q6_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int ci = 2 * s + g;
-      const uint32_t wd = h ? dec::word(c.scales, 2 + ci / 4) : dec::word(c.scales, ci / 4);
-      f.k[g] = c.d * static_cast<float>(static_cast<int8_t>(dec::byte_of(wd, ci % 4)));
+      f.k[g] = c.d * static_cast<float>(static_cast<int8_t>(mmq::half_scale(c.scales, h, ci)));
       f.m[g] = -32.f * f.k[g];
+    }
+    return f;
+  }
+};
+
+// Q2_K / Q3_K: two 128-element units per super-block (unit j of the quad is
+// half j % 2), 2-bit codes (Q3_K: plus the hmask bit), a 4-bit (Q3_K: 6-bit)
+// scale per 16 elements.
+template <>
+struct Mmq<GgmlType::Q2_K> {
+  using D = Dec<GgmlType::Q2_K>;
+  static constexpr bool kEnabled = true, kSignedA = false, kHalves = true;
+  struct Sc {
+    uint4 scales;
+    uint32_t dd;
+  };
+  __device__ static void transpose(D::Raw& r) {
+    mmq::quad_transpose(r.v[0]);
+    mmq::quad_transpose(r.v[1]);
+  }
+  __device__ static Sc scalars(const D::Raw& r, int j) {
+    return {mmq::from_lane(r.scales, j), mmq::from_lane(r.dd, j)};
+  }
+  __device__ static mmq::Frag frag(const D::Raw& r, const Sc& c, int j, int s, int) {
+    mmq::Frag f;
+    f.lo = (dec::word(r.v[0], j) >> (2 * s)) & 0x03030303u;
+    f.hi = (dec::word(r.v[1], j) >> (2 * s)) & 0x03030303u;
+    const float d = dec::h2f(c.dd), dmin = dec::h2f(c.dd >> 16);
+    const int h = j & 1;
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      const int ci = 2 * s + g;
+      const uint32_t b = mmq::half_scale(c.scales, h, ci);
+      f.k[g] = d * static_cast<float>(b & 0xF);
+      f.m[g] = -dmin * static_cast<float>(b >> 4);
+    }
+    return f;
+  }
+};
+
+template <>
+struct Mmq<GgmlType::Q3_K> {
+  using D = Dec<GgmlType::Q3_K>;
+  static constexpr bool kEnabled = true, kSignedA = false, kHalves = true;
+  struct Sc {
+    uint4 sd;  // scales[12], d
+  };
+  __device__ static void transpose(D::Raw& r) {
+    mmq::quad_transpose(r.v[0]);
+    mmq::quad_transpose(r.v[1]);
+    mmq::quad_transpose(r.hm[0]);
+    mmq::quad_transpose(r.hm[1]);
+  }
+  __device__ static Sc scalars(const D::Raw& r, int j) { return {mmq::from_lane(r.sd, j)}; }
+  // The codes of word j of field k (0: elements 4t.., 1: 16+4t..): D::codes's bits.
+  __device__ static uint32_t codes(const D::Raw& r, int k, int j, int s) {
+    const int h = j & 1;
+    const uint32_t lo = (dec::word(r.v[k], j) >> (2 * s)) & 0x03030303u;
+    return lo | (((dec::word(r.hm[k], j) >> (4 * h + s)) & 0x01010101u) << 2);
+  }
+  __device__ static mmq::Frag frag(const D::Raw& r, const Sc& c, int j, int s, int) {
+    mmq::Frag f;
+    f.lo = codes(r, 0, j, s);
+    f.hi = codes(r, 1, j, s);
+    D::Raw sr{};  // D::scale reads sd and h only
+    sr.sd = c.sd;
+    sr.h = j & 1;
+#pragma unroll
+    for (int g = 0; g < 2; ++g) {
+      f.k[g] = D::scale(sr, 2 * s + g);
+      f.m[g] = -4.f * f.k[g];
     }
     return f;
   }

@@ -179,62 +179,6 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, CudaMatmulTest,
                                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
                          name_of);
 
-// The automatic one-column choice maps the llama7b / tinyllama shapes to the
-// variants measured best in docs/perf.md (v9, v17, v19, v31, v37, v42). Host only.
-TEST(CudaMatvecAuto, MeasuredChoices) {
-  constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
-  constexpr int kS8x2 = kFirstStagedVariant + 3;
-  constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
-  constexpr int kS8Pre1 = kFirstStagedVariant + 14;
-  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16, kS8x2NoPre = kFirstStagedVariant + 18;
-  constexpr int kS8Pre1LG = kFirstStagedVariant + 20, kS8MaxPre1LG = kFirstStagedVariant + 22;
-  static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[3].blocks_per_sm == 2);
-  static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
-  static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
-  static_assert(kStagedConfigs[14].pre_wait_stages == 1 && kStagedConfigs[15].smem_kb == 227);
-  static_assert(kStagedConfigs[16].rows_per_warp == 2 && kStagedConfigs[16].pre_wait_stages == 1);
-  static_assert(kStagedConfigs[18].blocks_per_sm == 2 && kStagedConfigs[18].pre_wait_stages == -1);
-  const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
-  EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
-  EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
-  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q2_K})
-    EXPECT_EQ(auto_matvec_variant(t, 4096, 4096), kS16);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 11008), kS8Pre1LG);
-  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8Pre1);
-  EXPECT_EQ(auto_matvec_variant(q51, 4096, 11008), kS8Pre1);
-  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1LG);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1LG);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8x2NoPre);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_0, 11008, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);
-  EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16R2Pre1);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
-  for (GgmlType t : {q40, q80, GgmlType::Q4_K}) {
-    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
-    EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);
-    EXPECT_EQ(auto_matvec_variant(t, 256, 2048), kReg);
-  }
-  for (GgmlType t : {GgmlType::F16, GgmlType::BF16}) {  // the tensor-core kernel
-    EXPECT_EQ(auto_matvec_variant(t, 4096, 4096), kS8x2);
-    EXPECT_EQ(auto_matvec_variant(t, 2048, 2048), kS8x2);
-    EXPECT_EQ(auto_matvec_variant(t, 11008, 4096), kS8Max);
-    EXPECT_EQ(auto_matvec_variant(t, 4096, 11008), kS8Max);
-    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kS8Max);
-  }
-  EXPECT_EQ(auto_matvec_variant(q80, 2048, 2048), kS8);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 2048, 5632), kFirstStagedVariant + 4);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 5632), kS8);
-  EXPECT_EQ(auto_matvec_variant(q40, 2048, 2048), kReg);
-  EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8Max);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 2048, 5632), kS8);
-}
-
 TEST(CudaMatmulValidation, RejectsBadInput) {
   EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));
   uint8_t dummy[64] = {};

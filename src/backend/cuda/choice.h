@@ -1,0 +1,164 @@
+// The decode kernels' configurations and the automatic choices among them
+// (measured in docs/perf.md): host-only constexpr code without CUDA headers,
+// so that the CPU tests (tests/backend/cuda_choice_test.cpp) check them in CI.
+// kernels.h includes it; the launchers (kernels_impl.cuh) apply it.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/cuda/layout.h"
+#include "core/ggml_type.h"
+
+namespace kiln::cuda {
+
+// Decode kernel configuration for one column (v8-v11, docs/perf.md). Quantized
+// types: the staged kernel (matvec_staged.cuh) with rows_per_stage rows per
+// stage, the grid capped at blocks_per_sm blocks per SM, at most smem_kb KB of
+// shared memory per block, rows_per_warp rows per warp (0: the type's
+// default, else 1, 2 or 4 where instantiated). F16/BF16: the tensor-core
+// kernel (matvec_mma.cuh) with blocks_per_sm and smem_kb (its ring depth);
+// rows_per_stage, rows_per_warp and pre_wait_stages do not apply to it. rows_per_stage 0 = the
+// register kernels (matvec_int.cuh for quantized types, matvec.cuh for F16/BF16).
+// pre_wait_stages: ring buffers of the staged kernel filled before
+// griddepcontrol.wait (0 = all, -1 = none; the others after x's loads are issued, v17).
+struct StagedConfig {
+  int rows_per_stage = 0;
+  int blocks_per_sm = 1;
+  int smem_kb = 0;
+  int rows_per_warp = 0;
+  int pre_wait_stages = 0;
+  // 4: four rows per warp as groups of 8 lanes, one row per lane (v43;
+  // rows_per_warp does not apply); 0: rows in registers.
+  int lane_rows = 0;
+};
+inline constexpr StagedConfig kStagedConfigs[] = {
+    {16, 1, 200, 0},
+    {16, 1, 110, 0},
+    {8, 1, 200, 0},
+    {8, 2, 110, 0},
+    {16, 2, 110, 0},
+    {16, 1, 200, 4},
+    {16, 2, 110, 4},
+    {32, 1, 200, 4},
+    {8, 2, 110, 4},
+    {8, 1, 200, 4},
+    {16, 1, 200, 2},
+    {16, 2, 110, 2},
+    {32, 1, 200, 2},
+    {8, 1, 227, 0},
+    // v17: one or no ring buffer copied before the wait (variants 18-22)
+    {8, 1, 200, 0, 1},
+    {8, 1, 227, 0, 1},
+    {16, 1, 200, 2, 1},
+    {8, 1, 200, 0, -1},
+    {8, 2, 110, 0, -1},
+    // v43: four rows per warp as lane groups (variants 23-27 = 4, 18, 16, 19, 22 so)
+    {16, 1, 200, 0, 0, 4},
+    {8, 1, 200, 0, 1, 4},
+    {32, 1, 200, 0, 0, 4},
+    {8, 1, 227, 0, 1, 4},
+    {8, 2, 110, 0, -1, 4}};
+inline constexpr int kNumStagedConfigs =
+    static_cast<int>(sizeof(kStagedConfigs) / sizeof(kStagedConfigs[0]));
+
+// Variant numbers of the one-column kernel choice (kernels.h
+// set_matvec_variant): 0 = automatic, 1-3 = the register kernels, 4 + i =
+// kStagedConfigs[i].
+inline constexpr int kFirstStagedVariant = 4;
+inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfigs;
+
+// Columns from which launch_matvec uses the multi-column tensor-core kernel
+// (matvec_mmq.cuh) for the types it supports; below, the register kernel.
+// Measured (v46, docs/perf.md): at 2 columns the register kernel is as fast
+// or faster everywhere; up to 8192 rows the tensor-core kernel wins from 3
+// columns, at 11008 rows from 4, at 32000 rows at 8 (5-7 not measured there).
+constexpr int mmq_min_cols(int64_t rows) { return rows <= 8192 ? 3 : rows <= 16384 ? 4 : 6; }
+
+// Row tiles (of 16 rows) per block group of the multi-column tensor-core
+// kernel (matvec_mmq.cuh), whose 16 warps split as rt tiles x 16 / rt
+// K-slices, one block per SM: the rt of 1..16 that keeps the most of the
+// `sms` blocks busy over all rounds of groups; on a tie the larger rt (fewer
+// groups per block, longer slices).
+constexpr int mmq_row_tiles(int64_t rows, int sms) {
+  const int64_t tiles = (rows + 15) / 16;
+  int best = 1;
+  double best_eff = -1;
+  for (int rt = 1; rt <= 16; rt *= 2) {
+    const int64_t groups = (tiles + rt - 1) / rt;
+    const int64_t blocks = groups < sms ? groups : sms;
+    const int64_t rounds = (groups + blocks - 1) / blocks;
+    // Useful tile-slots over the slots the busy SMs hold, times the share of SMs busy.
+    const double eff = static_cast<double>(tiles) / static_cast<double>(rounds * blocks * rt) *
+                       static_cast<double>(blocks) / sms;
+    if (eff >= best_eff - 1e-9) {
+      best = rt;
+      best_eff = eff;
+    }
+  }
+  return best;
+}
+
+// The automatic choice at one column (variant 0): the variant measured best
+// in docs/perf.md (v9-v11, v17, v19, v23, v31, v37, v42) for the shape class of rows x k, as a
+// variant number (within ~2 points of the best on every llama7b and tinyllama shape). F16/BF16: the
+// tensor-core kernel (matvec_mma.cuh), two blocks per SM up to 8192 x 4096, else one block with 200
+// KB below 4096 rows and 227 KB from 4096. 4096-row class (4096 <= rows <= 8192, K >= 4096): the
+// staged kernel; K = 4096 with 16 rows per stage (Q8_0: 32 and 2 rows per warp); K > 4096 with 8
+// rows per stage and one stage before the wait, up to 200 KB (Q8_0 227 KB; Q8_0, Q4_K and Q6_K with
+// four rows per warp as lane groups, v43; Q5_K two blocks per SM of 110 KB, none before the wait;
+// Q3_K: the register kernel without its software pipeline).
+// 2048-row class (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for
+// Q8_0/Q3_K/Q6_K, 16 and two blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows for Q8_0.
+// More rows, K >= 4096: up to 16384 rows Q8_0 with 16 rows per stage, 2 per warp and one stage
+// before the wait, Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31); Q5_K at 32 rows per stage. Everything
+// else (the other types at 11008 rows and more, small K): the register kernels.
+constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
+  constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
+  constexpr int kS8 = kFirstStagedVariant + 2, kS8x2 = kFirstStagedVariant + 3;
+  constexpr int kS16x2 = kFirstStagedVariant + 4;
+  constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
+  constexpr int kS8Pre1 = kFirstStagedVariant + 14;
+  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16, kS8x2NoPre = kFirstStagedVariant + 18;
+  // The lane-group forms (v43) of kS8Pre1 and kS8MaxPre1.
+  constexpr int kS8Pre1LG = kFirstStagedVariant + 20, kS8MaxPre1LG = kFirstStagedVariant + 22;
+  const TypeLayout l = type_layout(t);
+  const int64_t row_bytes = l.block_elems == 0 ? 0 : k / l.block_elems * l.block_bytes;
+  // n stages of 8 rows and the activations (<= 2.75 bytes per element) in kb KB.
+  const auto fits = [&](int64_t n, int64_t kb) {
+    return n * 8 * row_bytes + k * 11 / 4 + 512 <= kb * 1024;
+  };
+  if (l.block_elems == 0) return kReg;
+  if (t == GgmlType::F16 || t == GgmlType::BF16)  // the tensor-core kernel (K % 256 == 0)
+    return rows <= 8192 && k <= 4096 ? kS8x2 : rows < 4096 ? kS8 : kS8Max;
+  if (rows < 4096 && k >= 2048 && rows * k >= (int64_t{4} << 20)) {  // 2048 x 2048, 2048 x 5632
+    if (k <= 4096) return t == GgmlType::Q8_0 ? kS8 : kReg;
+    if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8Max : kReg;
+    if (t == GgmlType::Q2_K) return kS16x2;
+    if (t == GgmlType::Q3_K || t == GgmlType::Q6_K) return fits(2, 200) ? kS8 : kReg;
+    return kS32R2;
+  }
+  if (rows >= 4096 && rows <= 8192 && k >= 4096) {
+    if (k > 4096) {  // 4096 x 11008
+      if (t == GgmlType::Q2_K) return kS32R2;
+      if (t == GgmlType::Q3_K) return kRegNoPipe;
+      if (t == GgmlType::Q8_0) return fits(2, 227) ? kS8MaxPre1LG : kReg;                  // v43
+      if (t == GgmlType::Q5_K && fits(1, 110)) return kS8x2NoPre;                          // v42
+      if ((t == GgmlType::Q4_K || t == GgmlType::Q6_K) && fits(2, 200)) return kS8Pre1LG;  // v43
+      if (fits(2, 200)) return kS8Pre1;  // the 4/5-bit types
+      return fits(1, 110) ? kS8x2 : kReg;
+    }
+    // 4096 x 4096 (v31: Q4_K/Q5_K one row per warp, Q6_K and Q2_K staged too)
+    return t == GgmlType::Q8_0 ? kS32R2 : kS16;
+  }
+  if (rows > 8192 && k >= 4096) {  // 11008 x 4096, 32000 x 4096
+    if (rows <= 16384) {
+      if (t == GgmlType::Q8_0) return kS16R2Pre1;
+      // v31: 32-element types with int8 activations
+      if (t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0) return kS32R2;
+    }
+    if (t == GgmlType::Q5_K) return kS32R2;
+  }
+  return kReg;
+}
+
+}  // namespace kiln::cuda

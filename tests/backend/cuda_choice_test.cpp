@@ -1,0 +1,98 @@
+// The decode kernels' automatic choices (backend/cuda/choice.h), checked on
+// the CPU so that CI runs them: each measured shape class maps to the kernel
+// docs/perf.md measured best there.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "backend/cuda/choice.h"
+#include "core/ggml_type.h"
+
+namespace kiln::cuda {
+namespace {
+
+// The automatic one-column choice maps the llama7b / tinyllama shapes to the
+// variants measured best in docs/perf.md (v9, v17, v19, v31, v37, v42, v43).
+TEST(CudaMatvecAuto, MeasuredChoices) {
+  constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
+  constexpr int kS8x2 = kFirstStagedVariant + 3;
+  constexpr int kS32R2 = kFirstStagedVariant + 12, kS8Max = kFirstStagedVariant + 13;
+  constexpr int kS8Pre1 = kFirstStagedVariant + 14;
+  constexpr int kS16R2Pre1 = kFirstStagedVariant + 16, kS8x2NoPre = kFirstStagedVariant + 18;
+  constexpr int kS8Pre1LG = kFirstStagedVariant + 20, kS8MaxPre1LG = kFirstStagedVariant + 22;
+  static_assert(kStagedConfigs[0].rows_per_stage == 16 && kStagedConfigs[3].blocks_per_sm == 2);
+  static_assert(kStagedConfigs[10].rows_per_warp == 2 && kStagedConfigs[11].blocks_per_sm == 2);
+  static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[13].smem_kb == 227);
+  static_assert(kStagedConfigs[14].pre_wait_stages == 1 && kStagedConfigs[15].smem_kb == 227);
+  static_assert(kStagedConfigs[16].rows_per_warp == 2 && kStagedConfigs[16].pre_wait_stages == 1);
+  static_assert(kStagedConfigs[18].blocks_per_sm == 2 && kStagedConfigs[18].pre_wait_stages == -1);
+  const GgmlType q40 = GgmlType::Q4_0, q51 = GgmlType::Q5_1, q80 = GgmlType::Q8_0;
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 4096), kS16);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 4096), kS32R2);
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q2_K})
+    EXPECT_EQ(auto_matvec_variant(t, 4096, 4096), kS16);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 4096, 11008), kS8Pre1LG);
+  EXPECT_EQ(auto_matvec_variant(q40, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(q51, 4096, 11008), kS8Pre1);
+  EXPECT_EQ(auto_matvec_variant(q80, 4096, 11008), kS8MaxPre1LG);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1LG);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8x2NoPre);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_0, 11008, 4096), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16R2Pre1);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
+  for (GgmlType t : {q40, q80, GgmlType::Q4_K}) {
+    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);
+    EXPECT_EQ(auto_matvec_variant(t, 256, 2048), kReg);
+  }
+  for (GgmlType t : {GgmlType::F16, GgmlType::BF16}) {  // the tensor-core kernel
+    EXPECT_EQ(auto_matvec_variant(t, 4096, 4096), kS8x2);
+    EXPECT_EQ(auto_matvec_variant(t, 2048, 2048), kS8x2);
+    EXPECT_EQ(auto_matvec_variant(t, 11008, 4096), kS8Max);
+    EXPECT_EQ(auto_matvec_variant(t, 4096, 11008), kS8Max);
+    EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kS8Max);
+  }
+  EXPECT_EQ(auto_matvec_variant(q80, 2048, 2048), kS8);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 2048, 5632), kFirstStagedVariant + 4);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::F16, 2048, 5632), kS8);
+  EXPECT_EQ(auto_matvec_variant(q40, 2048, 2048), kReg);
+  EXPECT_EQ(auto_matvec_variant(q40, 2048, 5632), kS32R2);
+  EXPECT_EQ(auto_matvec_variant(q80, 2048, 5632), kS8Max);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q6_K, 2048, 5632), kS8);
+}
+
+// Multi-column tensor-core kernel: where it takes over from the register
+// kernel (v47 measurements) and how its 16 warps split (rows x K-slices).
+TEST(CudaMmqChoice, MinColumnsByRows) {
+  EXPECT_EQ(mmq_min_cols(2048), 3);
+  EXPECT_EQ(mmq_min_cols(4096), 3);
+  EXPECT_EQ(mmq_min_cols(11008), 4);
+  EXPECT_EQ(mmq_min_cols(32000), 6);
+  for (int64_t rows : {1, 100, 4096, 8192, 8193, 20000, 1 << 20}) {
+    EXPECT_GE(mmq_min_cols(rows), 3);  // 2 columns: the register kernel everywhere
+    EXPECT_LE(mmq_min_cols(rows), 8);
+  }
+}
+
+TEST(CudaMmqChoice, RowTilesPerGroup) {
+  EXPECT_EQ(mmq_row_tiles(4096, 132), 2);    // 128 groups: one round on 132 SMs
+  EXPECT_EQ(mmq_row_tiles(11008, 132), 2);   // 344 groups: 3 rounds at 87%
+  EXPECT_EQ(mmq_row_tiles(32000, 132), 16);  // 125 groups, each warp the whole K
+  EXPECT_EQ(mmq_row_tiles(77, 132), 1);      // fewer tiles than SMs: one tile per block
+  for (int64_t rows = 1; rows <= 40000; rows += 97) {
+    const int rt = mmq_row_tiles(rows, 132);
+    EXPECT_TRUE(rt == 1 || rt == 2 || rt == 4 || rt == 8 || rt == 16) << rows;
+    const int64_t tiles = (rows + 15) / 16;
+    // Never more tiles per group than there are tiles per SM (rounded up to a power of two).
+    EXPECT_LE(rt, 2 * ((tiles + 131) / 132)) << rows;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::cuda

@@ -70,7 +70,8 @@ inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfig
 // Columns from which launch_matvec uses the multi-column tensor-core kernel
 // (matvec_mmq.cuh) for the types it supports; below, the register kernel.
 // Measured (v46, docs/perf.md): at 2 columns the register kernel is as fast
-// or faster everywhere; up to 8192 rows the tensor-core kernel wins from 3
+// or faster everywhere (2 columns run on the staged kernel where the
+// one-column choice is staged, v51); up to 8192 rows the tensor-core kernel wins from 3
 // columns, at 11008 rows from 4, at 32000 rows at 8 (5-7 not measured there).
 constexpr int mmq_min_cols(int64_t rows) { return rows <= 8192 ? 3 : rows <= 16384 ? 4 : 6; }
 

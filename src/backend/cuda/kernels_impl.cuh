@@ -120,7 +120,7 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
 // Staged kernel (matvec_staged.cuh), one column. Returns cudaErrorNotSupported
 // (nothing launched) where the configuration does not fit this shape: the
 // caller then uses the register kernel.
-template <GgmlType T, int R, bool LG = false>
+template <GgmlType T, int R, bool LG = false, int NC = 1>
 cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void* x, int xtype,
                                    float* y, cudaStream_t stream, const StagedConfig& c) {
   constexpr int W = kStagedWarps;
@@ -131,7 +131,7 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
   const int64_t n_stages = (rows + c.rows_per_stage - 1) / c.rows_per_stage;
   const int64_t grid = std::min<int64_t>(n_stages, static_cast<int64_t>(c.blocks_per_sm) * sms);
   const int64_t per_block = (n_stages + grid - 1) / grid;
-  const int64_t xb = staged_x_bytes<T>(K), sb = staged_stage_bytes(T, c.rows_per_stage, K);
+  const int64_t xb = staged_x_bytes<T>(K, NC), sb = staged_stage_bytes(T, c.rows_per_stage, K);
   // 227 KB per block, less the kernel's static shared memory (its mbarriers).
   constexpr int kMaxSmem = 227 * 1024 - 64;
   const int64_t budget = std::min<int64_t>(static_cast<int64_t>(c.smem_kb) * 1024, kMaxSmem);
@@ -139,7 +139,7 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
   if (nstg < 1) return cudaErrorNotSupported;
   const int64_t smem = xb + nstg * sb;
   if (smem > kMaxSmem) return cudaErrorNotSupported;
-  auto* kernel = matvec_staged_kernel<T, R, LG>;
+  auto* kernel = matvec_staged_kernel<T, R, LG, NC>;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
@@ -195,6 +195,22 @@ cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x
   }
 }
 
+// The staged kernel for two columns (v51), quantized types: the one-column
+// configuration c with the type's default rows per warp (lane groups and 4
+// rows per warp do not fit the kernel's partial sums at two columns); rows per
+// stage a multiple of them. cudaErrorNotSupported where that does not fit.
+template <GgmlType T>
+cudaError_t launch_matvec_staged2(const Planes& w, int rows, int K, const void* x, int xtype,
+                                  float* y, cudaStream_t stream, StagedConfig c) {
+  constexpr int R0 = staged_rows_per_warp<T>(), R1 = staged_alt_rows_per_warp<T>();
+  c.lane_rows = 0;
+  if constexpr (R1 == 2) {
+    if (c.rows_per_warp == R1)
+      return launch_matvec_staged_r<T, R1, false, 2>(w, rows, K, x, xtype, y, stream, c);
+  }
+  return launch_matvec_staged_r<T, R0, false, 2>(w, rows, K, x, xtype, y, stream, c);
+}
+
 // Multi-column tensor-core kernel (matvec_mmq.cuh), 2..8 columns. Returns
 // cudaErrorNotSupported (nothing launched) when the activations of every
 // column do not fit in shared memory (K > ~17K at 8 columns).
@@ -232,6 +248,18 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
     if (c.rows_per_stage > 0) {
       const cudaError_t e = launch_matvec_staged<T>(w, rows, K, x, xtype, y, stream, c);
       if (e != cudaErrorNotSupported) return e;
+    }
+  }
+  if constexpr (NC == 2 && IDot<T>::kEnabled) {
+    // Two columns: the staged kernel in the one-column configuration (v51).
+    int v = matvec_variant();
+    if (v == 0) v = auto_matvec_variant(T, rows, K);
+    if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
+      const StagedConfig c = kStagedConfigs[v - kFirstStagedVariant];
+      if (c.rows_per_stage > 0) {
+        const cudaError_t e = launch_matvec_staged2<T>(w, rows, K, x, xtype, y, stream, c);
+        if (e != cudaErrorNotSupported) return e;
+      }
     }
   }
   if constexpr (NC >= 3 && Mmq<T>::kEnabled) {

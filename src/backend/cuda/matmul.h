@@ -14,7 +14,8 @@
 //    amax / 127, ties to even: llama.cpp's q8_1 rounding and the CPU
 //    backend's Q8_0 activations; ~0.4% relative error of a random-input
 //    result) and dotted with the integer weights by dp4a (exact int32 sums),
-//    then scaled in F32. From 3-6 columns (by rows, kernels.h mmq_min_cols)
+//    then scaled in F32. Two columns share the one-column staged kernel's
+//    weight reads where it is chosen. From 3-6 columns (by rows, kernels.h mmq_min_cols)
 //    the quantized types use integer tensor cores
 //    (matvec_mmq.cuh) with the same int8 activations and the same result
 //    up to float summation order.

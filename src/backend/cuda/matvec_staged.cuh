@@ -67,10 +67,11 @@ __host__ __device__ constexpr int64_t staged_stage_bytes(GgmlType t, int rs, int
   return b;
 }
 
-// Activation bytes (XBlocks) plus the partial sums (two sets, for even and odd stages).
+// Activation bytes (XBlocks of nc columns) plus the partial sums (two sets,
+// for even and odd stages).
 template <GgmlType T>
-constexpr int64_t staged_x_bytes(int64_t k) {
-  return k / Dec<T>::kUnit * xunit_bytes<T>() + 2 * kStagedWarps * 4 * 4;
+constexpr int64_t staged_x_bytes(int64_t k, int nc = 1) {
+  return nc * (k / Dec<T>::kUnit * xunit_bytes<T>()) + 2 * kStagedWarps * 4 * 4;
 }
 
 namespace staged {
@@ -266,7 +267,9 @@ struct StepClock {
 // the R lanes that take the same unit of different rows read the same
 // XBlock (a shared-memory broadcast), so the x reads per weight drop by R
 // without R rows of registers.
-template <GgmlType T, int R, bool LG = false>
+// NC: activation columns (1, or 2 with R <= 2 and no lane groups, v51): the
+// weights are decoded once for both; x of column c at xs + c * nu * UB.
+template <GgmlType T, int R, bool LG = false, int NC = 1>
 __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     matvec_staged_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
                          float* __restrict__ y, int rs, int nstg, int pre, int ablate) {
@@ -277,7 +280,9 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   extern __shared__ uint4 smem_staged[];
   uint8_t* xs = reinterpret_cast<uint8_t*>(smem_staged);
   const int nu = K / U;
-  uint8_t* ring = xs + staged_x_bytes<T>(K);
+  static_assert(NC == 1 || (NC == 2 && !LG && R <= 2), "red holds W x 4 partial sums");
+  const int cstride = nu * UB;  // bytes per column of x
+  uint8_t* ring = xs + staged_x_bytes<T>(K, NC);
   float* red0 = reinterpret_cast<float*>(ring) - 2 * W * 4;  // [2][W][4]: the end of the x region
   const int64_t stage_bytes = staged_stage_bytes(T, rs, K);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -317,14 +322,20 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   for (int j = 0; j < pre; ++j) issue_to(j, j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
   clk.mark(kStepWait);
-  const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
-  float4 xv0[kFillBatch];
-  if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
-  for (int j = pre; j < nstg; ++j) issue_to(j, j);
-  if (!(ablate & 2)) {
-    quantize_x_batch<T, 1>(xv0, n4, first, 0, xs, nu * UB);
-    if (first < n4)
-      fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB, nu * UB);
+  if constexpr (NC == 1) {
+    const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
+    float4 xv0[kFillBatch];
+    if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
+    for (int j = pre; j < nstg; ++j) issue_to(j, j);
+    if (!(ablate & 2)) {
+      quantize_x_batch<T, 1>(xv0, n4, first, 0, xs, cstride);
+      if (first < n4)
+        fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB,
+                           cstride);
+    }
+  } else {
+    for (int j = pre; j < nstg; ++j) issue_to(j, j);
+    if (!(ablate & 2)) fill_xblocks<T, NC>(xv, xtype, K, 0, K, xs, cstride);
   }
   clk.mark(kStepX);
 
@@ -342,9 +353,11 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     float* red = red0 + (j & 1) * W * 4;  // [W][R]
     clk.stage(j, false);
 
-    float acc[RL];
+    float acc[RL][NC];
 #pragma unroll
-    for (int r = 0; r < RL; ++r) acc[r] = 0.f;
+    for (int r = 0; r < RL; ++r)
+#pragma unroll
+      for (int c = 0; c < NC; ++c) acc[r][c] = 0.f;
     // This lane's rows as planes of their own (row 0 each): the loop's
     // addresses are then unit offsets only (v28: no row * nblocks per unit).
     Planes rp[RL];
@@ -358,27 +371,37 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       for (int r = 0; r < RL; ++r) raw[r] = D::template load<true>(rp[r], 0, u);
 #pragma unroll
       for (int s = 0; s < D::kSubs; ++s) {
-        const XRegs x = load_xblock(reinterpret_cast<const XBlock*>(xs + u * UB) + s);
 #pragma unroll
-        for (int r = 0; r < RL; ++r) acc[r] += I::sub(raw[r], s, x);
+        for (int c = 0; c < NC; ++c) {
+          const XRegs x =
+              load_xblock(reinterpret_cast<const XBlock*>(xs + c * cstride + u * UB) + s);
+#pragma unroll
+          for (int r = 0; r < RL; ++r) acc[r][c] += I::sub(raw[r], s, x);
+        }
       }
     }
     // Sums over the lanes of each row (all 32, or the LPR of a group).
 #pragma unroll
     for (int r = 0; r < RL; ++r) {
-      float v = acc[r];
-      if (ablate & 1) v = static_cast<float>(buf[threadIdx.x * 4 + r]);
 #pragma unroll
-      for (int off = LPR / 2; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-      if (lq == 0) red[warp * R + (LG ? lrow : r)] = v;
+      for (int c = 0; c < NC; ++c) {
+        float v = acc[r][c];
+        if (ablate & 1) v = static_cast<float>(buf[threadIdx.x * 4 + r * NC + c]);
+#pragma unroll
+        for (int off = LPR / 2; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+        if (lq == 0) red[(warp * R + (LG ? lrow : r)) * NC + c] = v;
+      }
     }
     __syncthreads();  // partials in red; buffer j % nstg free
     clk.stage(j, true);
     if (static_cast<int>(threadIdx.x) < nr && !(ablate & 8)) {
       const int t = static_cast<int>(threadIdx.x), rsi = t / R, r = t % R;
-      float v = 0.f;
-      for (int sl = 0; sl < S; ++sl) v += red[(rsi * S + sl) * R + r];
-      y[row0 + t] = v;
+#pragma unroll
+      for (int c = 0; c < NC; ++c) {
+        float v = 0.f;
+        for (int sl = 0; sl < S; ++sl) v += red[((rsi * S + sl) * R + r) * NC + c];
+        y[static_cast<int64_t>(c) * rows + row0 + t] = v;
+      }
     }
     issue_to(j + nstg, slot);
     slot = slot + 1 == nstg ? 0 : slot + 1;

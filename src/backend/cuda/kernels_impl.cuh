@@ -211,7 +211,7 @@ cudaError_t launch_matvec_staged2(const Planes& w, int rows, int K, const void* 
   return launch_matvec_staged_r<T, R0, false, 2>(w, rows, K, x, xtype, y, stream, c);
 }
 
-// Multi-column tensor-core kernel (matvec_mmq.cuh), 2..8 columns. Returns
+// Multi-column tensor-core kernel (matvec_mmq.cuh), 3..8 columns. Returns
 // cudaErrorNotSupported (nothing launched) when the activations of every
 // column do not fit in shared memory (K > ~17K at 8 columns).
 template <GgmlType T, int NC>

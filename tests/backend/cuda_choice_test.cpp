@@ -12,7 +12,7 @@ namespace kiln::cuda {
 namespace {
 
 // The automatic one-column choice maps the llama7b / tinyllama shapes to the
-// variants measured best in docs/perf.md (v9, v17, v19, v31, v37, v42, v43).
+// variants measured best in docs/perf.md (v9, v17, v19, v31, v37, v42, v43, v52).
 TEST(CudaMatvecAuto, MeasuredChoices) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant, kS8 = kFirstStagedVariant + 2;
   constexpr int kS8x2 = kFirstStagedVariant + 3;
@@ -43,9 +43,9 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);
   EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_0, 11008, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(q51, 11008, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(q80, 11008, 4096), kS16R2Pre1);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 11008, 4096), kS32R2);
   for (GgmlType t : {q40, q80, GgmlType::Q4_K}) {
     EXPECT_EQ(auto_matvec_variant(t, 32000, 4096), kReg);
     EXPECT_EQ(auto_matvec_variant(t, 5632, 2048), kReg);

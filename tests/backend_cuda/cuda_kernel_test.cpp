@@ -119,7 +119,7 @@ TEST_P(CudaMatmulTest, DecodeMatchesReference) {
   }
 }
 
-// Every one-column decode kernel choice (kernels.h), not only the automatic
+// Every one-column decode kernel choice (kernels.h), also at two columns, not only the automatic
 // one: odd row counts (partial stages), K of one to many units per lane,
 // misaligned plane ranges (rows * row bytes not a multiple of 16), odd
 // row counts per block and more stages than ring buffers.
@@ -131,6 +131,9 @@ TEST_P(CudaMatmulTest, DecodeVariantsMatchReference) {
     set_matvec_variant(v);
     for (const Case& cs : c) check(cs.rows, cs.k, 1, false, ActType::F32, true);
     check(300, 768, 1, false, ActType::BF16);
+    // Two columns take the same configuration (v51) where the type has a staged kernel.
+    check(300, 768, 2, false, ActType::F32, true);
+    check(40, 11264, 2, false, ActType::F32, true);
   }
   set_matvec_variant(0);
 }

@@ -111,7 +111,8 @@ constexpr int mmq_row_tiles(int64_t rows, int sms) {
 // 2048-row class (rows < 4096, K >= 2048, >= 4M weights): K > 4096 staged (8 rows for
 // Q8_0/Q3_K/Q6_K, 16 and two blocks per SM for Q2_K, else 32); K <= 4096 staged at 8 rows for Q8_0.
 // More rows, K >= 4096: up to 16384 rows Q8_0 with 16 rows per stage, 2 per warp and one stage
-// before the wait, Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31); Q5_K at 32 rows per stage. Everything
+// before the wait, Q4_0/Q4_1/Q5_0 at 32 rows per stage (v31; Q5_1 and Q4_K too, v52); Q5_K at 32
+// rows per stage. Everything
 // else (the other types at 11008 rows and more, small K): the register kernels.
 constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS16 = kFirstStagedVariant + 0;
@@ -154,8 +155,10 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   if (rows > 8192 && k >= 4096) {  // 11008 x 4096, 32000 x 4096
     if (rows <= 16384) {
       if (t == GgmlType::Q8_0) return kS16R2Pre1;
-      // v31: 32-element types with int8 activations
-      if (t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0) return kS32R2;
+      // v31: 32-element types with int8 activations; Q5_1 and Q4_K since v52
+      if (t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 ||
+          t == GgmlType::Q5_1 || t == GgmlType::Q4_K)
+        return kS32R2;
     }
     if (t == GgmlType::Q5_K) return kS32R2;
   }

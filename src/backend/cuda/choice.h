@@ -75,6 +75,9 @@ inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfig
 // columns, at 11008 rows from 4, at 32000 rows at 8 (5-7 not measured there).
 constexpr int mmq_min_cols(int64_t rows) { return rows <= 8192 ? 3 : rows <= 16384 ? 4 : 6; }
 
+// Groups of rt row tiles (of 16 rows) of the multi-column tensor-core kernel.
+constexpr int64_t mmq_groups(int64_t rows, int rt) { return ((rows + 15) / 16 + rt - 1) / rt; }
+
 // Row tiles (of 16 rows) per block group of the multi-column tensor-core
 // kernel (matvec_mmq.cuh), whose 16 warps split as rt tiles x 16 / rt
 // K-slices, one block per SM: the rt of 1..16 that keeps the most of the
@@ -85,7 +88,7 @@ constexpr int mmq_row_tiles(int64_t rows, int sms) {
   int best = 1;
   double best_eff = -1;
   for (int rt = 1; rt <= 16; rt *= 2) {
-    const int64_t groups = (tiles + rt - 1) / rt;
+    const int64_t groups = mmq_groups(rows, rt);
     const int64_t blocks = groups < sms ? groups : sms;
     const int64_t rounds = (groups + blocks - 1) / blocks;
     // Useful tile-slots over the slots the busy SMs hold, times the share of SMs busy.

@@ -95,6 +95,10 @@ __device__ __forceinline__ uint32_t word(const uint4& v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 __device__ __forceinline__ uint32_t byte_of(uint32_t w, int i) { return (w >> (8 * i)) & 0xFF; }
+// Scale byte c (0..7) of half h of a Q6_K / Q2_K super-block's 16 scale bytes.
+__device__ __forceinline__ uint32_t half_scale(const uint4& scales, int h, int c) {
+  return byte_of(h ? word(scales, 2 + c / 4) : word(scales, c / 4), c % 4);
+}
 // The fifth bits of elements 4k..4k+3 (k = 0..7) on bit 4 of bytes 0..3, from
 // a Q5_0/Q5_1 qh packed by q5_rotated_bits (layout.h): one rotation and the
 // mask, whose OR into the nibbles folds into one LOP3 (v40; v23 spread 4 bits
@@ -405,8 +409,7 @@ struct Dec<GgmlType::Q6_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int c = 2 * s + g;  // scale index within the half
-      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
-      sc[g] = d * static_cast<float>(static_cast<int8_t>(dec::byte_of(wd, c % 4)));
+      sc[g] = d * static_cast<float>(static_cast<int8_t>(dec::half_scale(r.scales, r.h, c)));
     }
   }
 };
@@ -442,8 +445,7 @@ struct Dec<GgmlType::Q2_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int c = 2 * s + g;
-      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
-      const uint32_t b = dec::byte_of(wd, c % 4);
+      const uint32_t b = dec::half_scale(r.scales, r.h, c);
       sc[g] = d * static_cast<float>(b & 0xF);
       mn[g] = -dmin * static_cast<float>(b >> 4);
     }

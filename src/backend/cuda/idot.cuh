@@ -238,8 +238,7 @@ struct IDot<GgmlType::Q6_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int c = 2 * s + g;  // scale index within the half
-      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
-      sc[g] = d * static_cast<float>(static_cast<int8_t>(dec::byte_of(wd, c % 4)));
+      sc[g] = d * static_cast<float>(static_cast<int8_t>(dec::half_scale(r.scales, r.h, c)));
     }
     return sc[0] * fmaf(x.d, static_cast<float>(i0), -32.f * x.s0) +
            sc[1] * fmaf(x.d, static_cast<float>(i1), -32.f * x.s1);
@@ -260,8 +259,7 @@ struct IDot<GgmlType::Q2_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int c = 2 * s + g;
-      const uint32_t wd = r.h ? dec::word(r.scales, 2 + c / 4) : dec::word(r.scales, c / 4);
-      const uint32_t b = dec::byte_of(wd, c % 4);
+      const uint32_t b = dec::half_scale(r.scales, r.h, c);
       const float sc = d * static_cast<float>(b & 0xF), mn = -dmin * static_cast<float>(b >> 4);
       acc = fmaf(sc * x.d, static_cast<float>(g == 0 ? i0 : i1), acc);
       acc = fmaf(mn, g == 0 ? x.s0 : x.s1, acc);

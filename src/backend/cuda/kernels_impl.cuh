@@ -225,41 +225,36 @@ cudaError_t launch_matvec_mmq(const Planes& w, int rows, int K, const void* x, i
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   if (attr != cudaSuccess) return attr;
   const int rt = mmq_row_tiles(rows, sm_count());
-  const int groups = ((rows + 15) / 16 + rt - 1) / rt;
+  const int groups = static_cast<int>(mmq_groups(rows, rt));
   return launch_pdl(kernel, std::min(groups, sm_count()), kMmqWarps * 32, smem, stream, w, rows, K,
                     x, xtype, y, rt, mmq_cstride<T>(K));
 }
 
-// One column: the variant override (kernels.h), else the automatic choice.
+// NC columns: the variant override (kernels.h), else the automatic choice.
 template <GgmlType T, int NC>
 cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
                              cudaStream_t stream) {
   constexpr bool kStaged = IDot<T>::kEnabled || T == GgmlType::F16 || T == GgmlType::BF16;
   int pipe = -1;
-  if constexpr (NC == 1 && kStaged) {
+  // One column, and two for the quantized types (v51): the staged kernel in
+  // the configuration the variant names.
+  if constexpr ((NC == 1 && kStaged) || (NC == 2 && IDot<T>::kEnabled)) {
     int v = matvec_variant();
     if (v == 0) v = auto_matvec_variant(T, rows, K);
     StagedConfig c{};
     if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
       c = kStagedConfigs[v - kFirstStagedVariant];
-    } else if (v == 2 || v == 3) {
+    } else if (NC == 1 && (v == 2 || v == 3)) {
       pipe = v == 2 ? 1 : 0;
     }
     if (c.rows_per_stage > 0) {
-      const cudaError_t e = launch_matvec_staged<T>(w, rows, K, x, xtype, y, stream, c);
-      if (e != cudaErrorNotSupported) return e;
-    }
-  }
-  if constexpr (NC == 2 && IDot<T>::kEnabled) {
-    // Two columns: the staged kernel in the one-column configuration (v51).
-    int v = matvec_variant();
-    if (v == 0) v = auto_matvec_variant(T, rows, K);
-    if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
-      const StagedConfig c = kStagedConfigs[v - kFirstStagedVariant];
-      if (c.rows_per_stage > 0) {
-        const cudaError_t e = launch_matvec_staged2<T>(w, rows, K, x, xtype, y, stream, c);
-        if (e != cudaErrorNotSupported) return e;
+      cudaError_t e;
+      if constexpr (NC == 1) {
+        e = launch_matvec_staged<T>(w, rows, K, x, xtype, y, stream, c);
+      } else {
+        e = launch_matvec_staged2<T>(w, rows, K, x, xtype, y, stream, c);
       }
+      if (e != cudaErrorNotSupported) return e;
     }
   }
   if constexpr (NC >= 3 && Mmq<T>::kEnabled) {

@@ -62,6 +62,12 @@ __device__ __forceinline__ void quad_transpose(uint4& v) {
   }
 }
 
+// Both 16-byte fields of a pair (a unit's two quant halves).
+__device__ __forceinline__ void quad_transpose(uint4 (&v)[2]) {
+  quad_transpose(v[0]);
+  quad_transpose(v[1]);
+}
+
 // The value of v in lane j of this lane's quad.
 __device__ __forceinline__ uint32_t from_lane(uint32_t v, int j) {
   return __shfl_sync(kFull, v, (static_cast<int>(threadIdx.x) & 28) | j);
@@ -69,11 +75,6 @@ __device__ __forceinline__ uint32_t from_lane(uint32_t v, int j) {
 
 __device__ __forceinline__ uint4 from_lane(const uint4& v, int j) {
   return make_uint4(from_lane(v.x, j), from_lane(v.y, j), from_lane(v.z, j), from_lane(v.w, j));
-}
-
-// Byte ci (0..7) of the scales of half h of a Q6_K / Q2_K super-block.
-__device__ __forceinline__ uint32_t half_scale(const uint4& scales, int h, int ci) {
-  return dec::byte_of(h ? dec::word(scales, 2 + ci / 4) : dec::word(scales, ci / 4), ci % 4);
 }
 
 __device__ __forceinline__ uint32_t lo4(uint32_t w) { return w & 0x0F0F0F0Fu; }
@@ -111,10 +112,7 @@ struct Mmq<GgmlType::Q8_0> {
   struct Sc {
     float d;
   };
-  __device__ static void transpose(D::Raw& r) {
-    mmq::quad_transpose(r.v[0]);
-    mmq::quad_transpose(r.v[1]);
-  }
+  __device__ static void transpose(D::Raw& r) { mmq::quad_transpose(r.v); }
   __device__ static Sc scalars(const D::Raw& r, int j) {
     return {dec::h2f(mmq::from_lane(r.d, j))};
   }
@@ -209,10 +207,7 @@ struct Mmq<GgmlType::Q4_K> {
   using D = Dec<GgmlType::Q4_K>;
   static constexpr bool kEnabled = true, kSignedA = false, kHalves = false;
   struct Sc {};
-  __device__ static void transpose(D::Raw& r) {
-    mmq::quad_transpose(r.v[0]);
-    mmq::quad_transpose(r.v[1]);
-  }
+  __device__ static void transpose(D::Raw& r) { mmq::quad_transpose(r.v); }
   __device__ static Sc scalars(const D::Raw&, int) { return {}; }
   __device__ static mmq::Frag frag(const D::Raw& r, const Sc&, int j, int s, int) {
     return mmq::k4_frag(mmq::nib(dec::word(r.v[0], j), s), mmq::nib(dec::word(r.v[1], j), s),
@@ -227,10 +222,7 @@ struct Mmq<GgmlType::Q5_K> {
   struct Sc {
     uint32_t h0, h1;  // the unit's fifth bits per sub-chunk (v41)
   };
-  __device__ static void transpose(D::Raw& r) {
-    mmq::quad_transpose(r.v[0]);
-    mmq::quad_transpose(r.v[1]);
-  }
+  __device__ static void transpose(D::Raw& r) { mmq::quad_transpose(r.v); }
   __device__ static Sc scalars(const D::Raw& r, int j) {
     return {mmq::from_lane(r.h.x, j), mmq::from_lane(r.h.y, j)};
   }
@@ -255,8 +247,7 @@ struct Mmq<GgmlType::Q6_K> {
   __device__ static void transpose(D::Raw& r) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) mmq::quad_transpose(r.ql[i]);
-    mmq::quad_transpose(r.qh[0]);
-    mmq::quad_transpose(r.qh[1]);
+    mmq::quad_transpose(r.qh);
   }
   __device__ static Sc scalars(const D::Raw& r, int j) {
     return {mmq::from_lane(r.scales, j), dec::h2f(mmq::from_lane(r.d, j))};
@@ -276,7 +267,7 @@ struct Mmq<GgmlType::Q6_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int ci = 2 * s + g;
-      f.k[g] = c.d * static_cast<float>(static_cast<int8_t>(mmq::half_scale(c.scales, h, ci)));
+      f.k[g] = c.d * static_cast<float>(static_cast<int8_t>(dec::half_scale(c.scales, h, ci)));
       f.m[g] = -32.f * f.k[g];
     }
     return f;
@@ -294,10 +285,7 @@ struct Mmq<GgmlType::Q2_K> {
     uint4 scales;
     uint32_t dd;
   };
-  __device__ static void transpose(D::Raw& r) {
-    mmq::quad_transpose(r.v[0]);
-    mmq::quad_transpose(r.v[1]);
-  }
+  __device__ static void transpose(D::Raw& r) { mmq::quad_transpose(r.v); }
   __device__ static Sc scalars(const D::Raw& r, int j) {
     return {mmq::from_lane(r.scales, j), mmq::from_lane(r.dd, j)};
   }
@@ -310,7 +298,7 @@ struct Mmq<GgmlType::Q2_K> {
 #pragma unroll
     for (int g = 0; g < 2; ++g) {
       const int ci = 2 * s + g;
-      const uint32_t b = mmq::half_scale(c.scales, h, ci);
+      const uint32_t b = dec::half_scale(c.scales, h, ci);
       f.k[g] = d * static_cast<float>(b & 0xF);
       f.m[g] = -dmin * static_cast<float>(b >> 4);
     }
@@ -326,10 +314,8 @@ struct Mmq<GgmlType::Q3_K> {
     uint4 sd;  // scales[12], d
   };
   __device__ static void transpose(D::Raw& r) {
-    mmq::quad_transpose(r.v[0]);
-    mmq::quad_transpose(r.v[1]);
-    mmq::quad_transpose(r.hm[0]);
-    mmq::quad_transpose(r.hm[1]);
+    mmq::quad_transpose(r.v);
+    mmq::quad_transpose(r.hm);
   }
   __device__ static Sc scalars(const D::Raw& r, int j) { return {mmq::from_lane(r.sd, j)}; }
   // The codes of word j of field k (0: elements 4t.., 1: 16+4t..): D::codes's bits.

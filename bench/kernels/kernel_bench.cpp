@@ -28,7 +28,10 @@
 // column, the staged kernel's per-block step times (matvec_staged.cuh,
 // ablation bit 8) in a launch in the middle of a timed graph (two launches
 // after it): median and max over blocks, in microseconds from the earliest
-// return from griddepcontrol.wait.
+// return from griddepcontrol.wait. --x f32,q8: the decode route with the
+// activations as given (F32, default) and/or quantized to int8 XBlocks
+// beforehand (ActType::Q8: what a producer that quantizes once hands the
+// quantized types; the quantization is timed on its own line, "quantize x").
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -184,6 +187,9 @@ struct Options {
   bool floor = false;       // --floor: dependent-read ceilings at 1 column
   std::vector<int> ablate;  // --ablate: timing-only runs with parts left out
   bool timeline = false;    // --timeline: per-block step times of the staged kernel
+  // --x f32,q8: the decode route's activations as given (F32) and/or
+  // quantized beforehand (ActType::Q8, quantized types only).
+  std::vector<bool> xq8 = {false};
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -230,6 +236,15 @@ Options parse(int argc, char** argv) {
       o.timeline = true;
     } else if (a == "--ablate" && has_val) {
       for (const auto& n : split(argv[++i])) o.ablate.push_back(std::atoi(n.c_str()));
+    } else if (a == "--x" && has_val) {
+      o.xq8.clear();
+      for (const auto& n : split(argv[++i])) {
+        if (n != "f32" && n != "q8") {
+          std::fprintf(stderr, "--x: f32 or q8, not '%s'\n", n.c_str());
+          std::exit(1);
+        }
+        o.xq8.push_back(n == "q8");
+      }
     } else if (a == "--cols" && has_val) {
       o.cols.clear();
       for (const auto& n : split(argv[++i])) o.cols.push_back(std::atoll(n.c_str()));
@@ -237,7 +252,7 @@ Options parse(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
                    "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
-                   "[--ablate 1,2] [--timeline]\n");
+                   "[--ablate 1,2] [--timeline] [--x f32,q8]\n");
       std::exit(1);
     }
   }
@@ -501,6 +516,21 @@ int main(int argc, char** argv) {
         CK(cudaMalloc(&xd, x.size() * 4));
         CK(cudaMalloc(&yd, static_cast<size_t>(ncols * sh.rows) * 4));
         CK(cudaMemcpy(xd, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+        // The Q8 form of x (--x q8), quantized once outside the timed launches.
+        void* xq = nullptr;
+        const bool want_q8 = std::find(opt.xq8.begin(), opt.xq8.end(), true) != opt.xq8.end();
+        if (want_q8 && ncols <= 8 && kiln::kref::int8_activations(t, false)) {
+          const auto q8 = kiln::cuda::ActType::Q8;
+          CK(cudaMalloc(&xq, static_cast<size_t>(ncols * kiln::cuda::activation_bytes(q8, sh.k))));
+          auto quant = [&](int) {
+            check_status(
+                kiln::cuda::quantize_activations(xd, kiln::cuda::ActType::F32, sh.k, ncols, xq, s));
+          };
+          quant(0);
+          const double qs = time_op(quant, launches_for(quant, nc, s), s);
+          std::printf("  quantize x (%lld x %lld F32 -> Q8): %.2f us\n",
+                      static_cast<long long>(ncols), static_cast<long long>(sh.k), qs * 1e6);
+        }
         const auto rows_checked = kiln::kref::rows_to_check(sh.rows, ncols);
         const auto ref = kiln::kref::reference(wf, sh.k, x, ncols, rows_checked);
         const auto ref8 = kiln::kref::int8_activations(t, false)
@@ -513,105 +543,112 @@ int main(int argc, char** argv) {
           if ((!gemm && ncols > 64) || (gemm && ncols < 16)) continue;
           const std::vector<int> variants =
               !gemm && ncols <= 8 ? opt.variants : std::vector<int>{0};
-          for (int variant : variants) {
-            kiln::cuda::set_matvec_variant(variant);
-            auto run = [&](int i) {
-              const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-              check_status(
-                  gemm ? ctx.matmul_gemm(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s)
-                       : kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, ncols, yd, s));
-            };
-            CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
-            run(0);
-            CK(cudaStreamSynchronize(s));
-            CK(cudaGetLastError());
-            std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
-            CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
-            const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
-            const double tol = kiln::kref::input_tolerance(t, gemm);
-            // Int8 activations: the integer math checked tightly on the same int8 x (ref8).
-            const bool q8 = kiln::kref::int8_activations(t, gemm);
-            const double err8 =
-                q8 ? kiln::kref::compare(y, sh.rows, ncols, ref8, rows_checked).rel_err : 0;
-            // Run-to-run reproducibility: a second run must give the same bits.
-            CK(cudaMemsetAsync(yd, 0xFF, y.size() * 4, s));
-            run(0);
-            CK(cudaStreamSynchronize(s));
-            std::vector<float> y2(y.size());
-            CK(cudaMemcpy(y2.data(), yd, y2.size() * 4, cudaMemcpyDeviceToHost));
-            const bool repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
-            const bool pass = chk.all_finite && chk.rel_err <= tol && repro &&
-                              err8 <= kiln::kref::tolerance(t, gemm);
-            failures += pass ? 0 : 1;
-            const double sec = time_op(run, launches_for(run, nc, s), s);
-            if (!gemm && ncols == 1 && read_us == 0) {
-              auto rd = [&](int i) {
-                CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
+          for (const bool use_q8 : opt.xq8)
+            for (int variant : variants) {
+              if (use_q8 && (gemm || xq == nullptr)) continue;
+              const void* xin = use_q8 ? xq : xd;
+              const auto xtype = use_q8 ? kiln::cuda::ActType::Q8 : kiln::cuda::ActType::F32;
+              kiln::cuda::set_matvec_variant(variant);
+              auto run = [&](int i) {
+                const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
+                check_status(gemm ? ctx.matmul_gemm(wv, xin, xtype, ncols, yd, s)
+                                  : kiln::cuda::matvec(wv, xin, xtype, ncols, yd, s));
               };
-              read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
-              if (opt.floor) print_floor(pbytes, wd, nc, read_out, prop.multiProcessorCount, xd, s);
+              CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
+              run(0);
+              CK(cudaStreamSynchronize(s));
+              CK(cudaGetLastError());
+              std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
+              CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
+              const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
+              const double tol = kiln::kref::input_tolerance(t, gemm);
+              // Int8 activations: the integer math checked tightly on the same int8 x (ref8).
+              const bool q8 = kiln::kref::int8_activations(t, gemm);
+              const double err8 =
+                  q8 ? kiln::kref::compare(y, sh.rows, ncols, ref8, rows_checked).rel_err : 0;
+              // Run-to-run reproducibility: a second run must give the same bits.
+              CK(cudaMemsetAsync(yd, 0xFF, y.size() * 4, s));
+              run(0);
+              CK(cudaStreamSynchronize(s));
+              std::vector<float> y2(y.size());
+              CK(cudaMemcpy(y2.data(), yd, y2.size() * 4, cudaMemcpyDeviceToHost));
+              const bool repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
+              const bool pass = chk.all_finite && chk.rel_err <= tol && repro &&
+                                err8 <= kiln::kref::tolerance(t, gemm);
+              failures += pass ? 0 : 1;
+              const double sec = time_op(run, launches_for(run, nc, s), s);
+              if (!gemm && ncols == 1 && read_us == 0) {
+                auto rd = [&](int i) {
+                  CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
+                };
+                read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
+                if (opt.floor)
+                  print_floor(pbytes, wd, nc, read_out, prop.multiProcessorCount, xd, s);
+              }
+              for (int bits : opt.ablate) {
+                kiln::cuda::set_matvec_ablation(bits);
+                const double us = 1e6 * time_op(run, launches_for(run, nc, s), s);
+                kiln::cuda::set_matvec_ablation(0);
+                std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n",
+                            bits, us, 100 * gbytes / (us * 1e-6) / 1e9 / copy_bw);
+              }
+              if (opt.timeline && !gemm && ncols == 1) {
+                print_timelines(
+                    [&](int i, float* out) {
+                      const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
+                      check_status(kiln::cuda::matvec(wv, xin, xtype, 1, out, s));
+                    },
+                    nc, sh.rows, yd, opt.ablate, s);
+              }
+              const double gbs = gbytes / sec / 1e9;
+              const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
+              double dense_tf = 0;
+              for (const auto& [c, d] : dense)
+                if (c == ncols) dense_tf = d.tflops;
+              json r = {{"model", sh.model},
+                        {"rows", sh.rows},
+                        {"k", sh.k},
+                        {"type", tname(t)},
+                        {"ncols", ncols},
+                        {"route", gemm ? "gemm" : "decode"},
+                        {"variant", variant},
+                        {"x", use_q8 ? "q8" : "f32"},
+                        {"us", sec * 1e6},
+                        {"weight_gbs", gbs},
+                        {"pct_copy_bw", 100 * gbs / copy_bw},
+                        {"tflops", tflops},
+                        {"cublas_bf16_tflops", dense_tf},
+                        {"read_ceiling_us", read_us},
+                        {"rel_err", chk.rel_err},
+                        {"rel_err_int8_x", q8 ? json(err8) : json(nullptr)},
+                        {"tol", tol},
+                        {"pass", pass},
+                        {"reproducible", repro},
+                        {"weight_bytes", gbytes},
+                        {"weight_copies", nc}};
+              rows_json.push_back(r);
+              std::snprintf(
+                  buf, sizeof buf,
+                  "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
+                  "(bf16 %6.1f) err %.1e %s read %.2f us v%d",
+                  sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
+                  tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
+                  sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
+                  pass ? "ok" : "FAIL", read_us, variant);
+              if (q8) {  // the error against the reference on the same int8 activations
+                const size_t used = std::strlen(buf);
+                std::snprintf(buf + used, sizeof buf - used, " err8 %.1e", err8);
+              }
+              if (use_q8) std::strncat(buf, " x=q8", sizeof buf - std::strlen(buf) - 1);
+              std::puts(buf);
+              std::fflush(stdout);
+              table.push_back(buf);
             }
-            for (int bits : opt.ablate) {
-              kiln::cuda::set_matvec_ablation(bits);
-              const double us = 1e6 * time_op(run, launches_for(run, nc, s), s);
-              kiln::cuda::set_matvec_ablation(0);
-              std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n",
-                          bits, us, 100 * gbytes / (us * 1e-6) / 1e9 / copy_bw);
-            }
-            if (opt.timeline && !gemm && ncols == 1) {
-              print_timelines(
-                  [&](int i, float* out) {
-                    const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-                    check_status(kiln::cuda::matvec(wv, xd, kiln::cuda::ActType::F32, 1, out, s));
-                  },
-                  nc, sh.rows, yd, opt.ablate, s);
-            }
-            const double gbs = gbytes / sec / 1e9;
-            const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
-            double dense_tf = 0;
-            for (const auto& [c, d] : dense)
-              if (c == ncols) dense_tf = d.tflops;
-            json r = {{"model", sh.model},
-                      {"rows", sh.rows},
-                      {"k", sh.k},
-                      {"type", tname(t)},
-                      {"ncols", ncols},
-                      {"route", gemm ? "gemm" : "decode"},
-                      {"variant", variant},
-                      {"us", sec * 1e6},
-                      {"weight_gbs", gbs},
-                      {"pct_copy_bw", 100 * gbs / copy_bw},
-                      {"tflops", tflops},
-                      {"cublas_bf16_tflops", dense_tf},
-                      {"read_ceiling_us", read_us},
-                      {"rel_err", chk.rel_err},
-                      {"rel_err_int8_x", q8 ? json(err8) : json(nullptr)},
-                      {"tol", tol},
-                      {"pass", pass},
-                      {"reproducible", repro},
-                      {"weight_bytes", gbytes},
-                      {"weight_copies", nc}};
-            rows_json.push_back(r);
-            std::snprintf(
-                buf, sizeof buf,
-                "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
-                "(bf16 %6.1f) err %.1e %s read %.2f us v%d",
-                sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
-                tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
-                sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
-                pass ? "ok" : "FAIL", read_us, variant);
-            if (q8) {  // the error against the reference on the same int8 activations
-              const size_t used = std::strlen(buf);
-              std::snprintf(buf + used, sizeof buf - used, " err8 %.1e", err8);
-            }
-            std::puts(buf);
-            std::fflush(stdout);
-            table.push_back(buf);
-          }
         }
         kiln::cuda::set_matvec_variant(0);
         CK(cudaFree(xd));
         CK(cudaFree(yd));
+        if (xq != nullptr) CK(cudaFree(xq));
       }
       for (auto* p : wd) CK(cudaFree(p));
     }

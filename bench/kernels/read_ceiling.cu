@@ -18,8 +18,8 @@
 namespace kiln::bench {
 namespace {
 
+using cuda::async_copy::cp_async16;
 using cuda::dec::ld16;
-using cuda::staged::cp_async16;
 
 // 16 bytes at p (ld.global.nc, L1 no-allocate: the decode kernels' weight load).
 __device__ __forceinline__ uint4 ld16v(const uint4* p) {
@@ -88,7 +88,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   };
   for (int j = 0; j < NBUF; ++j) {
     if (j < nchunks) issue(j);
-    if constexpr (!TMA) cuda::staged::commit();
+    if constexpr (!TMA) cuda::async_copy::commit();
   }
   if (wait) asm volatile("griddepcontrol.wait;" ::: "memory");
   if (x != nullptr) {
@@ -101,7 +101,7 @@ __global__ void __launch_bounds__(kDepThreads, 1)
     if constexpr (TMA) {
       cuda::staged::mbar_wait(&bar[j % NBUF], static_cast<uint32_t>(j / NBUF) & 1u);
     } else {
-      cuda::staged::wait_pending(NBUF - 1);
+      cuda::async_copy::wait_pending(NBUF - 1);
     }
     __syncthreads();
     const int64_t c0 = b0 + static_cast<int64_t>(j) * chunk16;
@@ -114,9 +114,9 @@ __global__ void __launch_bounds__(kDepThreads, 1)
     if (x != nullptr) acc ^= __float_as_uint(xs[(tid + j) % 1024].x);
     __syncthreads();
     if (j + NBUF < nchunks) issue(j + NBUF);
-    if constexpr (!TMA) cuda::staged::commit();
+    if constexpr (!TMA) cuda::async_copy::commit();
   }
-  if constexpr (!TMA) cuda::staged::wait_pending(0);
+  if constexpr (!TMA) cuda::async_copy::wait_pending(0);
   if (acc == 0x9E3779B9u) out[blockIdx.x] = acc;
 }
 

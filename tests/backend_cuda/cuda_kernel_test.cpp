@@ -105,6 +105,44 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
     }
   }
 
+  // Activations quantized beforehand (ActType::Q8, quantize_activations):
+  // the quantized types must give the very bits of the F32 activations they
+  // came from (the same rounding, then the same kernel); F16/BF16 weights
+  // must refuse them.
+  void check_q8_same_as_f32(int64_t rows, int64_t k, int64_t ncols) {
+    const GgmlType t = GetParam();
+    SCOPED_TRACE(std::string(ggml_type_name(static_cast<uint32_t>(t))) + " " +
+                 std::to_string(rows) + "x" + std::to_string(k) + " ncols " +
+                 std::to_string(ncols) + " q8 x");
+    const uint64_t seed = static_cast<uint64_t>(rows * 131 + k * 7 + ncols);
+    const auto host = kref::random_weights(t, rows, k, seed);
+    std::vector<uint8_t> packed(packed_bytes(t, rows, k));
+    ASSERT_TRUE(pack_weights(t, host.data(), rows, k, packed.data()).is_ok());
+    const auto x = kref::random_activations(ncols * k, seed + 1);
+    DevBuf<uint8_t> wd(packed.size()), xq(static_cast<size_t>(ncols * (k / 32) * 48));
+    DevBuf<float> xd(x.size()), yd(static_cast<size_t>(ncols * rows));
+    ASSERT_EQ(cudaMemcpy(wd.p, packed.data(), packed.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(xd.p, x.data(), x.size() * 4, cudaMemcpyHostToDevice), cudaSuccess);
+    ASSERT_TRUE(quantize_activations(xd.p, ActType::F32, k, ncols, xq.p, nullptr).is_ok());
+    const WeightView w{t, rows, k, wd.p};
+    const auto run = [&](const void* xin, ActType xt) {
+      std::vector<float> y(static_cast<size_t>(ncols * rows));
+      EXPECT_EQ(cudaMemset(yd.p, 0xFF, y.size() * 4), cudaSuccess);
+      const Status st = matvec(w, xin, xt, ncols, yd.p, nullptr);
+      EXPECT_TRUE(st.is_ok()) << st.message();
+      EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      EXPECT_EQ(cudaMemcpy(y.data(), yd.p, y.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+      return y;
+    };
+    if (!kref::int8_activations(t, false)) {
+      EXPECT_FALSE(matvec(w, xq.p, ActType::Q8, ncols, yd.p, nullptr).is_ok());
+      return;
+    }
+    const auto y32 = run(xd.p, ActType::F32), y8 = run(xq.p, ActType::Q8);
+    EXPECT_EQ(std::memcmp(y32.data(), y8.data(), y32.size() * 4), 0)
+        << "Q8 activations changed the result";
+  }
+
   std::vector<Case> cases() const {
     // {40, 11264}: K beyond one shared-memory tile of the decode kernel at 8 columns.
     std::vector<Case> c = {{77, 256}, {300, 768}, {1000, 2048}, {40, 11264}};
@@ -165,6 +203,23 @@ TEST_P(CudaMatmulTest, DecodeWithHalfActivations) {
   check(300, 768, 2, false, ActType::BF16);
 }
 
+// Pre-quantized activations on every decode kernel: the automatic choice at
+// 1-8 columns (the staged, register and tensor-core kernels) and every
+// one-column variant, K beyond one register-kernel tile included.
+TEST_P(CudaMatmulTest, DecodeQ8ActivationsMatchF32) {
+  for (const Case& c : cases()) {
+    for (int64_t n : {1, 2, 3, 5, 8, 11}) check_q8_same_as_f32(c.rows, c.k, n);
+  }
+  for (int v = 1; v < kNumMatvecVariants; ++v) {
+    SCOPED_TRACE("variant " + std::to_string(v));
+    set_matvec_variant(v);
+    check_q8_same_as_f32(300, 768, 1);
+    check_q8_same_as_f32(40, 11264, 1);
+    check_q8_same_as_f32(1000, 2048, 2);
+  }
+  set_matvec_variant(0);
+}
+
 TEST_P(CudaMatmulTest, GemmMatchesReference) {
   for (const Case& c : cases()) {
     for (int64_t n : {16, 40}) check(c.rows, c.k, n, true);
@@ -191,6 +246,53 @@ TEST(CudaMatmulValidation, RejectsBadInput) {
   EXPECT_FALSE(validate(WeightView{GgmlType::Q4_0, 4, 64, dummy}, 0).is_ok());    // ncols
   EXPECT_FALSE(validate(WeightView{GgmlType::Q4_0, 4, 64, nullptr}, 1).is_ok());  // data
   EXPECT_TRUE(validate(WeightView{GgmlType::Q4_0, 4, 64, dummy}, 1).is_ok());
+  // Q8 activations: only the decode route, K a multiple of 32, not quantized twice.
+  EXPECT_FALSE(quantize_activations(dummy, ActType::F32, 48, 1, dummy, nullptr).is_ok());
+  EXPECT_FALSE(quantize_activations(dummy, ActType::F32, 64, 0, dummy, nullptr).is_ok());
+  EXPECT_FALSE(quantize_activations(dummy, ActType::Q8, 64, 1, dummy, nullptr).is_ok());
+  if (!have_gpu()) return;
+  auto ctx = MatmulContext::create(64, 256, 16);
+  ASSERT_TRUE(ctx.is_ok());
+  EXPECT_FALSE(ctx.value()
+                   ->matmul_gemm(WeightView{GgmlType::Q4_0, 4, 256, dummy}, dummy, ActType::Q8, 16,
+                                 reinterpret_cast<float*>(dummy), nullptr)
+                   .is_ok());
+}
+
+// The XBlocks of quantize_activations against the reference rounding
+// (kref::q8_activations, what the decode kernels' own fill computes): q * d
+// bit for bit, and the half sums s0, s1 = d * sum q.
+TEST(CudaQuantizeActivations, MatchesReferenceRounding) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  constexpr int64_t k = 4096 + 96, ncols = 3;
+  auto x = kref::random_activations(ncols * k, 99);
+  for (size_t i = 0; i < 64; ++i) x[i] = 0.f;  // an all-zero block: d = 0
+  x[100] *= 1e6f;                              // one large outlier in a block
+  const auto ref = kref::q8_activations(x);
+  DevBuf<float> xd(x.size());
+  DevBuf<uint8_t> xq(static_cast<size_t>(ncols * (k / 32) * 48));
+  ASSERT_EQ(cudaMemcpy(xd.p, x.data(), x.size() * 4, cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_TRUE(quantize_activations(xd.p, ActType::F32, k, ncols, xq.p, nullptr).is_ok());
+  std::vector<uint8_t> h(static_cast<size_t>(ncols * (k / 32) * 48));
+  ASSERT_EQ(cudaMemcpy(h.data(), xq.p, h.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+  int bad = 0;
+  for (size_t b = 0; b < x.size() / 32; ++b) {
+    const uint8_t* blk = h.data() + b * 48;
+    float d, s0, s1, d16;
+    std::memcpy(&d, blk + 32, 4);
+    std::memcpy(&s0, blk + 36, 4);
+    std::memcpy(&s1, blk + 40, 4);
+    std::memcpy(&d16, blk + 44, 4);
+    int sum[2] = {0, 0};
+    for (int e = 0; e < 32; ++e) {
+      const auto q = static_cast<int8_t>(blk[e]);
+      sum[e / 16] += q;
+      bad += d * static_cast<float>(q) != ref[b * 32 + static_cast<size_t>(e)];
+    }
+    bad += s0 != d * static_cast<float>(sum[0]) || s1 != d * static_cast<float>(sum[1]);
+    bad += d16 != d * 0.0625f;
+  }
+  EXPECT_EQ(bad, 0);
 }
 
 }  // namespace

@@ -27,8 +27,18 @@ inline Planes make_planes(GgmlType t, const void* data, int64_t rows, int64_t co
   return pl;
 }
 
-// y[c][r] = sum_k W[r][k] x[c][k] for c < nc (1..8); x: [nc][K] of xtype
-// (0 F32, 1 F16, 2 BF16), y: [nc][rows] F32.
+// Activation element types (xtype) of the launchers: 0 F32, 1 F16, 2 BF16,
+// and kXTypeQ8: activations already rounded to int8 by launch_quantize_x, per
+// column K / 32 XBlocks of kXBlockBytes (idot.cuh), columns contiguous.
+inline constexpr int kXTypeQ8 = 3;
+inline constexpr int kXBlockBytes = 48;
+
+// y[c][r] = sum_k W[r][k] x[c][k] for c < nc (1..8); x: [nc][K] of xtype,
+// y: [nc][rows] F32. kXTypeQ8 only for the quantized types (those whose decode
+// rounds the activations to int8; cudaErrorInvalidValue for F16/BF16): the
+// result is then bit for bit the one of the F32 x it was quantized from, and
+// the kernels copy 1.5 bytes per element instead of loading and rounding x
+// (perf.md v53).
 template <GgmlType T>
 cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
                           float* y, cudaStream_t stream);
@@ -66,6 +76,14 @@ static_assert(kStepCount < kStepWords && kStepNanos > kStepEnd);
 // out: [rows][K] F16, W dequantized.
 template <GgmlType T>
 cudaError_t launch_dequant_f16(const Planes& w, int rows, int K, void* out, cudaStream_t stream);
+
+// xq: [nc][K / 32] XBlocks (kXTypeQ8) of x: [nc][K] of xtype 0/1/2, rounded
+// per 32 elements as the decode kernels round x themselves (d = amax / 127,
+// ties to even; kref::q8_activations bit for bit). K a multiple of 32, xq
+// 16-byte aligned. The producer of the activations would do this once for all
+// the matrices that read them (Q/K/V, gate/up).
+cudaError_t launch_quantize_x(const void* x, int xtype, int K, int nc, void* xq,
+                              cudaStream_t stream);
 
 // dst[i] = src[i] converted: F32/F16/BF16 (xtype 0/1/2) -> F16 (to_bf16 = false) or BF16.
 cudaError_t launch_convert_x(const void* src, int xtype, void* dst, bool to_bf16, int64_t n,

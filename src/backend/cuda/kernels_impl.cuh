@@ -275,6 +275,8 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
 template <GgmlType T>
 cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
                           float* y, cudaStream_t stream) {
+  if (xtype < 0 || xtype > kXTypeQ8 || (xtype == kXTypeQ8 && !IDot<T>::kEnabled))
+    return cudaErrorInvalidValue;
   switch (nc) {
     case 1:
       return launch_matvec_nc<T, 1>(w, rows, K, x, xtype, y, stream);

@@ -110,11 +110,14 @@ Status validate(const WeightView& w, int64_t ncols) {
 Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
               cudaStream_t stream) {
   KILN_TRY(validate(w, ncols));
+  if (xtype == ActType::Q8 && (w.type == GgmlType::F16 || w.type == GgmlType::BF16))
+    return Status::error("cuda matvec: Q8 activations need quantized weights, not " +
+                         type_name(w.type));
   const Planes pl = make_planes(w.type, w.data, w.rows, w.cols);
-  const size_t xelem = xtype == ActType::F32 ? 4 : 2;
+  const int64_t xcol = activation_bytes(xtype, w.cols);
   for (int64_t c0 = 0; c0 < ncols; c0 += 8) {
     const int nc = static_cast<int>(std::min<int64_t>(8, ncols - c0));
-    const void* xc = static_cast<const uint8_t*>(x) + c0 * w.cols * xelem;
+    const void* xc = static_cast<const uint8_t*>(x) + c0 * xcol;
     float* yc = y + c0 * w.rows;
     const int rows = static_cast<int>(w.rows), k = static_cast<int>(w.cols);
     const int xt = static_cast<int>(xtype);
@@ -124,6 +127,17 @@ Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, 
     KILN_TRY(cuda_status(e, "cuda matvec launch"));
   }
   return Status::ok();
+}
+
+Status quantize_activations(const void* x, ActType xtype, int64_t k, int64_t ncols, void* xq,
+                            cudaStream_t stream) {
+  if (xtype == ActType::Q8) return Status::error("cuda quantize_activations: X is already Q8");
+  if (k <= 0 || k % 32 != 0 || k > kMaxDim || ncols <= 0 || ncols * k > kMaxDim)
+    return Status::error("cuda quantize_activations: bad shape " + std::to_string(ncols) + "x" +
+                         std::to_string(k) + " (k a multiple of 32)");
+  return cuda_status(launch_quantize_x(x, static_cast<int>(xtype), static_cast<int>(k),
+                                       static_cast<int>(ncols), xq, stream),
+                     "cuda quantize_activations launch");
 }
 
 Status dequantize_f16(const WeightView& w, void* out_f16, cudaStream_t stream) {
@@ -184,6 +198,7 @@ Status MatmulContext::matmul_gemm(const WeightView& w, const void* x, ActType xt
   if (w.rows > im.max_rows || w.cols > im.max_cols || ncols > im.max_ncols) {
     return Status::error("cuda matmul_gemm: shape exceeds the context's reserved limits");
   }
+  if (xtype == ActType::Q8) return Status::error("cuda matmul_gemm: Q8 activations unsupported");
   const bool bf16 = w.type == GgmlType::BF16;
   KILN_TRY(cuda_status(
       launch_convert_x(x, static_cast<int>(xtype), im.xscratch, bf16, ncols * w.cols, stream),

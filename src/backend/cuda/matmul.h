@@ -49,8 +49,18 @@ struct WeightView {
   const void* data = nullptr;  // packed_bytes(type, rows, cols) bytes on the device
 };
 
-// Activation element type of X.
-enum class ActType { F32, F16, BF16 };
+// Activation element type of X. Q8: activations already rounded to int8 per
+// 32 elements by quantize_activations() (48 bytes per 32 elements); only the
+// decode route of the quantized types takes them, with the same result as
+// the F32 activations they came from. A producer that quantizes once saves
+// every matrix that reads X (Q/K/V, gate/up) the loading and rounding of X
+// (docs/perf.md v53).
+enum class ActType { F32, F16, BF16, Q8 };
+
+// Bytes of one column of k activations of type t (Q8: k a multiple of 32).
+constexpr int64_t activation_bytes(ActType t, int64_t k) {
+  return t == ActType::F32 ? 4 * k : t == ActType::Q8 ? k / 32 * 48 : 2 * k;
+}
 
 // Host: repacks GGUF bytes (rows x gguf row bytes) into the planar layout.
 // dst: packed_bytes(type, rows, cols) bytes. Errors on an unsupported type or
@@ -63,6 +73,11 @@ Status validate(const WeightView& w, int64_t ncols);
 // Decode route: any ncols >= 1 (in chunks of 8 columns; each chunk reads W once).
 Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
               cudaStream_t stream);
+
+// xq: ncols columns of k activations (F32/F16/BF16) as Q8 (activation_bytes
+// per column); k a multiple of 32.
+Status quantize_activations(const void* x, ActType xtype, int64_t k, int64_t ncols, void* xq,
+                            cudaStream_t stream);
 
 // Writes W dequantized to F16, [rows][cols] row-major (all types but BF16).
 Status dequantize_f16(const WeightView& w, void* out_f16, cudaStream_t stream);
@@ -77,7 +92,7 @@ class MatmulContext {
   MatmulContext(const MatmulContext&) = delete;
   MatmulContext& operator=(const MatmulContext&) = delete;
 
-  // GEMM route (tensor cores through cuBLAS).
+  // GEMM route (tensor cores through cuBLAS). X of F32/F16/BF16 (not Q8).
   Status matmul_gemm(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
                      cudaStream_t stream);
   // Route chosen by ncols: matvec up to decode_max_cols(w.type), else GEMM.

@@ -19,6 +19,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "backend/cuda/async_copy.cuh"
 #include "backend/cuda/idot.cuh"
 #include "backend/cuda/matvec.cuh"
 
@@ -153,10 +154,97 @@ __device__ __forceinline__ void quantize_x_batch(const float4 (&v)[kFillBatch], 
   }
 }
 
-// NC: the column count (one column: no index divisions).
+// Activations quantized by their producer (xtype kXTypeQ8, kernels.h): the
+// XBlocks of elements [k0, k0 + 32 nb) of the NC columns, as `total()` pieces
+// of 16 bytes (three per XBlock) copied from x into the shared-memory layout
+// of type T (units of more than 32 elements padded, xunit_bytes).
 template <GgmlType T, int NC>
+struct XPieces {
+  static_assert(sizeof(XBlock) == kXBlockBytes && sizeof(XBlock) == 3 * sizeof(uint4));
+  int nb, K, k0;
+  uint8_t* xs;
+  int cstride;
+
+  __device__ int total() const { return NC * nb * 3; }
+  // Piece i: its index in x (uint4 units) and its shared-memory address.
+  __device__ __forceinline__ int64_t src(int i) const {
+    const int c = NC == 1 ? 0 : i / (3 * nb), r = i - c * 3 * nb;
+    return (static_cast<int64_t>(c) * (K / 32) + k0 / 32) * 3 + r;
+  }
+  __device__ __forceinline__ uint4* dst(int i) const {
+    constexpr int BPU = Dec<T>::kUnit / 32;  // XBlocks per unit
+    const int c = NC == 1 ? 0 : i / (3 * nb), r = i - c * 3 * nb, b = r / 3;
+    return reinterpret_cast<uint4*>(xs + c * cstride + (b / BPU) * xunit_bytes<T>() +
+                                    (b % BPU) * kXBlockBytes + (r - 3 * b) * 16);
+  }
+};
+
+// Issues the cp.async copies of every piece (16 bytes each, straight into
+// shared memory: no registers held, nothing to wait for until the data is
+// needed) as one committed group; the caller waits for it
+// (async_copy::wait_pending(0)) and synchronizes before reading xs.
+template <GgmlType T, int NC>
+__device__ __forceinline__ void issue_xpieces(const void* xv, const XPieces<T, NC>& p) {
+  const int n = p.total();
+  for (int i = static_cast<int>(threadIdx.x); i < n; i += static_cast<int>(blockDim.x))
+    async_copy::cp_async16(p.dst(i), static_cast<const uint4*>(xv) + p.src(i));
+  async_copy::commit();
+}
+
+// The same copies through registers: the pieces base + j * blockDim.x +
+// threadIdx.x (j < B) loaded all before any is stored, for callers that do
+// other work between the two (the staged kernel issues its stage copies).
+template <int B, GgmlType T, int NC>
+__device__ __forceinline__ void load_xpieces(const void* xv, const XPieces<T, NC>& p, int base,
+                                             uint4 (&v)[B]) {
+  const int nt = static_cast<int>(blockDim.x);
+#pragma unroll
+  for (int j = 0; j < B; ++j) {
+    const int i = base + j * nt + static_cast<int>(threadIdx.x);
+    if (i < p.total()) v[j] = __ldg(static_cast<const uint4*>(xv) + p.src(i));
+  }
+}
+template <int B, GgmlType T, int NC>
+__device__ __forceinline__ void store_xpieces(const XPieces<T, NC>& p, int base,
+                                              const uint4 (&v)[B]) {
+  const int nt = static_cast<int>(blockDim.x);
+#pragma unroll
+  for (int j = 0; j < B; ++j) {
+    const int i = base + j * nt + static_cast<int>(threadIdx.x);
+    if (i < p.total()) *p.dst(i) = v[j];
+  }
+}
+// Every piece from `base` on, B per thread at a time.
+template <int B, GgmlType T, int NC>
+__device__ __forceinline__ void copy_xpieces(const void* xv, const XPieces<T, NC>& p, int base) {
+  for (; base < p.total(); base += B * static_cast<int>(blockDim.x)) {
+    uint4 v[B];
+    load_xpieces(xv, p, base, v);
+    store_xpieces(p, base, v);
+  }
+}
+
+// The XBlocks of elements [k0, k0 + tk) of the NC columns of x (xtype 0/1/2:
+// quantized here; kXTypeQ8: copied, with cp.async or, REGS, through
+// registers) into xs. Every thread of the block calls it; the caller
+// synchronizes before reading xs. v53 measured the copies: cp.async as fast
+// or faster in the tensor-core kernel and for the 32-element types in the
+// register kernel; registers faster (10-25%) for the K-quants there and in
+// the staged kernel (not understood: the same pieces, only the shared-memory
+// destinations of units of more than 32 elements have 16-byte gaps).
+// NC: the column count (one column: no index divisions).
+template <GgmlType T, int NC, bool REGS = false>
 __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, int k0, int tk,
                                              uint8_t* xs, int cstride) {
+  if (REGS && xtype == kXTypeQ8) {
+    copy_xpieces<1>(xv, XPieces<T, NC>{tk / 32, K, k0, xs, cstride}, 0);
+    return;
+  }
+  if (xtype == kXTypeQ8) {
+    issue_xpieces(xv, XPieces<T, NC>{tk / 32, K, k0, xs, cstride});
+    async_copy::wait_pending(0);
+    return;
+  }
   const int n4 = tk / 4, total = NC * n4, nt = static_cast<int>(blockDim.x);
   for (int base = 0; base < total; base += kFillBatch * nt) {
     float4 v[kFillBatch];
@@ -210,7 +298,7 @@ __global__ void __launch_bounds__(W * 32)
           asm volatile("griddepcontrol.wait;" ::: "memory");
         }
         __syncthreads();  // previous tile's readers are done with xs
-        fill_xblocks<T, NC>(xv, xtype, K, k0, tk, xs, cstride);
+        fill_xblocks<T, NC, (D::kUnit > 32)>(xv, xtype, K, k0, tk, xs, cstride);
         __syncthreads();
         staged = single_tile;
       }

@@ -95,8 +95,8 @@ __device__ __forceinline__ void issue_chunk(const uint8_t* w, int64_t row0, int 
 #pragma unroll
   for (int r = 0; r < 8; ++r) {
     if (row0 + r < rows)
-      staged::cp_async16(slot + r * kPitch + 16 * lane,
-                         w + (row0 + r) * (2 * static_cast<int64_t>(k)) + kc * 512 + 16 * lane);
+      async_copy::cp_async16(slot + r * kPitch + 16 * lane,
+                             w + (row0 + r) * (2 * static_cast<int64_t>(k)) + kc * 512 + 16 * lane);
   }
 }
 
@@ -199,7 +199,7 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
       issue_chunk(w, row_base + 8 * it, rows, K, c0 + ik, ring + j * kSlotBytes, lane);
       if (++ik == per_tile) ik = 0, ++it;
     }
-    staged::commit();
+    async_copy::commit();
   }
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
   const float inv = ablate & 2 || per_tile == 0
@@ -210,11 +210,11 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
   const bool has_part = g < parts<T>();  // row g of A is part g (zero past the parts)
   const uint16_t* xrow = xp + (has_part ? g : 0) * K + 2 * t;
   const uint32_t lm_off = static_cast<uint32_t>((lane % 8) * kPitch + 16 * (lane / 8));
-  const uint32_t ring_addr = staged::smem_addr(ring) + lm_off;
+  const uint32_t ring_addr = async_copy::smem_addr(ring) + lm_off;
   float c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
   int slot = 0, ct = 0, ck = 0;  // (tile, chunk) being computed
   for (int i = 0; i < total; ++i) {
-    staged::wait_pending(nb - 1);
+    async_copy::wait_pending(nb - 1);
     __syncwarp();  // every lane's copies of chunk i visible to the warp
     if (!(ablate & 1)) {
       const uint32_t sa = ring_addr + slot * kSlotBytes;
@@ -238,7 +238,7 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
       issue_chunk(w, row_base + 8 * it, rows, K, c0 + ik, ring + slot * kSlotBytes, lane);
       if (++ik == per_tile) ik = 0, ++it;
     }
-    staged::commit();
+    async_copy::commit();
     slot = slot + 1 == nb ? 0 : slot + 1;
     if (++ck == per_tile) {
       // Tile ct done: c[.][0..1] = part g of rows 2t, 2t + 1; lanes 0..3 sum the parts.
@@ -259,7 +259,7 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
       ++ct;
     }
   }
-  staged::wait_pending(0);
+  async_copy::wait_pending(0);
   if (per_tile == 0 && lane < 4) {  // K < 16 chunks: this warp has no slice
     for (int tt = 0; tt < my_tiles; ++tt)
       for (int e = 0; e < 2; ++e) red[(tt * kWarps + warp) * 8 + 2 * t + e] = 0.f;

@@ -94,5 +94,29 @@ TEST(CudaMmqChoice, RowTilesPerGroup) {
   }
 }
 
+// With activations quantized beforehand (v53, s7 call 10): the register
+// kernel at 11008 rows for Q4_0/Q4_K/Q8_0, at 4096 x 4096 for Q8_0 and at
+// 4096 x 11008 for Q4_0; Q5_K's lane-group stages at 4096 x 11008; every
+// other cell and the small shapes as for F32 activations.
+TEST(CudaMatvecAuto, MeasuredChoicesQ8Activations) {
+  constexpr int kReg = 1, kS8Pre1LG = kFirstStagedVariant + 20;
+  static_assert(kStagedConfigs[20].rows_per_stage == 8 && kStagedConfigs[20].lane_rows == 4);
+  const GgmlType q40 = GgmlType::Q4_0, q4k = GgmlType::Q4_K, q80 = GgmlType::Q8_0;
+  EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x(q40, 4096, 4096), auto_matvec_variant(q40, 4096, 4096));
+  EXPECT_EQ(auto_matvec_variant_q8x(q4k, 4096, 4096), auto_matvec_variant(q4k, 4096, 4096));
+  EXPECT_EQ(auto_matvec_variant_q8x(q40, 4096, 11008), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_K, 4096, 11008), kS8Pre1LG);
+  EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 11008), auto_matvec_variant(q80, 4096, 11008));
+  for (GgmlType t : {q40, q4k, q80}) EXPECT_EQ(auto_matvec_variant_q8x(t, 11008, 4096), kReg);
+  for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q5_K, GgmlType::Q6_K,
+                     GgmlType::Q2_K, GgmlType::Q3_K}) {
+    EXPECT_EQ(auto_matvec_variant_q8x(t, 11008, 4096), auto_matvec_variant(t, 11008, 4096));
+    EXPECT_EQ(auto_matvec_variant_q8x(t, 32000, 4096), auto_matvec_variant(t, 32000, 4096));
+  }
+  EXPECT_EQ(auto_matvec_variant_q8x(q40, 2048, 5632), auto_matvec_variant(q40, 2048, 5632));
+  EXPECT_EQ(auto_matvec_variant_q8x(q80, 256, 2048), auto_matvec_variant(q80, 256, 2048));
+}
+
 }  // namespace
 }  // namespace kiln::cuda

@@ -168,4 +168,25 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
   return kReg;
 }
 
+// The automatic choice at one column when x arrives quantized (kXTypeQ8,
+// v53, docs/perf.md): without each block rounding x, the register kernel
+// (variant 1) wins at 11008 rows for Q4_0, Q4_K and Q8_0 (85.7 / 75.9 /
+// 97.9% against 77.6 / 69.0 / 90.3), for Q8_0 at 4096 x 4096 (81.5 against
+// 73.4) and for Q4_0 at 4096 x 11008 (78.8 against 72.6), and Q5_K at 4096 x
+// 11008 takes the lane-group 8-row stages (69.0 against 63.2) (s7 call 10,
+// every variant; confirmed A/B in call 11). The other cells: as for F32 x.
+constexpr int auto_matvec_variant_q8x(GgmlType t, int64_t rows, int64_t k) {
+  constexpr int kReg = 1, kS8Pre1LG = kFirstStagedVariant + 20;
+  const int f32 = auto_matvec_variant(t, rows, k);
+  if (rows < 4096 || k < 4096) return f32;
+  if (rows <= 8192 && k == 4096) return t == GgmlType::Q8_0 ? kReg : f32;
+  if (rows <= 8192) {
+    if (t == GgmlType::Q4_0) return kReg;
+    return t == GgmlType::Q5_K && f32 != kReg ? kS8Pre1LG : f32;
+  }
+  if (rows <= 16384 && (t == GgmlType::Q4_0 || t == GgmlType::Q4_K || t == GgmlType::Q8_0))
+    return kReg;
+  return f32;
+}
+
 }  // namespace kiln::cuda

@@ -240,7 +240,8 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
   // the configuration the variant names.
   if constexpr ((NC == 1 && kStaged) || (NC == 2 && IDot<T>::kEnabled)) {
     int v = matvec_variant();
-    if (v == 0) v = auto_matvec_variant(T, rows, K);
+    if (v == 0)
+      v = xtype == kXTypeQ8 ? auto_matvec_variant_q8x(T, rows, K) : auto_matvec_variant(T, rows, K);
     StagedConfig c{};
     if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
       c = kStagedConfigs[v - kFirstStagedVariant];

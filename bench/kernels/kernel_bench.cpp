@@ -18,8 +18,8 @@
 //                     [--variants 0,1,2,...] [--floor] [--ablate 1,2,...]
 // --variants: at 1-8 columns, check and time each decode kernel choice of
 // kiln::cuda::set_matvec_variant (kernels.h; default 0 = automatic only; at 2
-// columns the one-column numbers, at 3-8 columns 1 = the register kernel and
-// any other the automatic choice).
+// columns the one-column numbers, at 3-8 columns 1 = the register kernel, 2
+// the tensor-core kernel and any other the automatic choice).
 // --floor: at 1 column, also time the dependent-read floors of the weight
 // bytes (read_ceiling.h): what a kernel that only copies them (and x) under
 // programmatic dependent launch takes. --ablate 1,2,4: at 1 column, time the

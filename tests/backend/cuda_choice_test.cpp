@@ -118,5 +118,39 @@ TEST(CudaMatvecAuto, MeasuredChoicesQ8Activations) {
   EXPECT_EQ(auto_matvec_variant_q8x(q80, 256, 2048), auto_matvec_variant(q80, 256, 2048));
 }
 
+// Two columns and the tensor-core crossover with activations quantized
+// beforehand (v55, s8 call 1): the register kernel at 2 columns but for the
+// K-quants and Q5_0/Q5_1 at 4096 x 4096, Q4_K at 4096 x 11008 and Q5_K at
+// 32000 rows; the tensor-core kernel later than with F32 x, never for Q8_0
+// at K = 4096.
+TEST(CudaMatvecAuto, MeasuredMultiColumnQ8Activations) {
+  constexpr int kReg = 1;
+  const GgmlType q40 = GgmlType::Q4_0, q4k = GgmlType::Q4_K, q5k = GgmlType::Q5_K;
+  const GgmlType q80 = GgmlType::Q8_0, q6k = GgmlType::Q6_K;
+  for (GgmlType t : {q4k, q5k, GgmlType::Q5_0, GgmlType::Q5_1}) {
+    EXPECT_EQ(auto_matvec_variant_q8x2(t, 4096, 4096), auto_matvec_variant_q8x(t, 4096, 4096));
+    EXPECT_GE(auto_matvec_variant_q8x2(t, 4096, 4096), kFirstStagedVariant);
+  }
+  for (GgmlType t : {q40, q6k, GgmlType::Q2_K, GgmlType::Q3_K})
+    EXPECT_EQ(auto_matvec_variant_q8x2(t, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x2(q4k, 4096, 11008), auto_matvec_variant_q8x(q4k, 4096, 11008));
+  for (GgmlType t : {q5k, q6k, q80, GgmlType::Q5_1})
+    EXPECT_EQ(auto_matvec_variant_q8x2(t, 4096, 11008), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x2(GgmlType::Q5_1, 11008, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x2(q5k, 32000, 4096), auto_matvec_variant_q8x(q5k, 32000, 4096));
+  EXPECT_EQ(auto_matvec_variant_q8x2(q40, 2048, 5632), auto_matvec_variant_q8x(q40, 2048, 5632));
+
+  EXPECT_GT(mmq_min_cols_q8x(q80, 4096, 4096), 8);
+  EXPECT_EQ(mmq_min_cols_q8x(q80, 4096, 11008), 8);
+  EXPECT_EQ(mmq_min_cols_q8x(q4k, 4096, 11008), 3);
+  EXPECT_EQ(mmq_min_cols_q8x(q5k, 4096, 4096), 5);
+  EXPECT_EQ(mmq_min_cols_q8x(q4k, 11008, 4096), 4);
+  EXPECT_EQ(mmq_min_cols_q8x(q40, 4096, 4096), 7);
+  EXPECT_EQ(mmq_min_cols_q8x(q6k, 4096, 11008), 6);
+  for (int64_t rows : {4096, 11008, 32000})  // the 32-element types later than with F32 x
+    for (GgmlType t : {q40, q80, q6k})
+      EXPECT_GT(mmq_min_cols_q8x(t, rows, 4096), mmq_min_cols(rows));
+}
+
 }  // namespace
 }  // namespace kiln::cuda

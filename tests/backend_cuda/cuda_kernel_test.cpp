@@ -105,10 +105,12 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
     }
   }
 
-  // Activations quantized beforehand (ActType::Q8, quantize_activations):
-  // the quantized types must give the very bits of the F32 activations they
-  // came from (the same rounding, then the same kernel); F16/BF16 weights
-  // must refuse them.
+  // Activations quantized beforehand (ActType::Q8, quantize_activations).
+  // With a kernel forced (set_matvec_variant != 0) the quantized types must
+  // give the very bits of the F32 activations they came from (the same
+  // rounding, then the same kernel). The automatic choice may pick another
+  // kernel for Q8 x (choice.h), so there the result is held to the int8
+  // reference like check()'s. F16/BF16 weights must refuse Q8 x.
   void check_q8_same_as_f32(int64_t rows, int64_t k, int64_t ncols) {
     const GgmlType t = GetParam();
     SCOPED_TRACE(std::string(ggml_type_name(static_cast<uint32_t>(t))) + " " +
@@ -138,9 +140,31 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
       EXPECT_FALSE(matvec(w, xq.p, ActType::Q8, ncols, yd.p, nullptr).is_ok());
       return;
     }
-    const auto y32 = run(xd.p, ActType::F32), y8 = run(xq.p, ActType::Q8);
-    EXPECT_EQ(std::memcmp(y32.data(), y8.data(), y32.size() * 4), 0)
-        << "Q8 activations changed the result";
+    const auto y8 = run(xq.p, ActType::Q8);
+    if (matvec_variant() != 0) {
+      const auto y32 = run(xd.p, ActType::F32);
+      EXPECT_EQ(std::memcmp(y32.data(), y8.data(), y32.size() * 4), 0)
+          << "Q8 activations changed the result";
+    } else {
+      std::vector<int64_t> all_rows(static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = r;
+      const auto wf = kref::dequantize_matrix(t, host, rows, k);
+      const auto ref8 = kref::reference(wf, k, kref::q8_activations(x), ncols, all_rows);
+      const auto chk = kref::compare(y8, rows, ncols, ref8, all_rows);
+      EXPECT_TRUE(chk.all_finite) << "unwritten or non-finite output";
+      EXPECT_LE(chk.rel_err, kref::tolerance(t, false));
+    }
+    if (ncols <= MatmulContext::decode_max_cols(t)) return;
+    // Beyond the decode columns MatmulContext::matmul keeps Q8 x on the decode route.
+    auto ctx = MatmulContext::create(rows, k, ncols);
+    ASSERT_TRUE(ctx.is_ok()) << ctx.status().message();
+    std::vector<float> yc(y8.size());
+    ASSERT_EQ(cudaMemset(yd.p, 0xFF, yc.size() * 4), cudaSuccess);
+    const Status st = ctx.value()->matmul(w, xq.p, ActType::Q8, ncols, yd.p, nullptr);
+    ASSERT_TRUE(st.is_ok()) << st.message();
+    ASSERT_EQ(cudaMemcpy(yc.data(), yd.p, yc.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(std::memcmp(y8.data(), yc.data(), yc.size() * 4), 0)
+        << "MatmulContext::matmul with Q8 x differs from matvec";
   }
 
   std::vector<Case> cases() const {
@@ -204,12 +228,22 @@ TEST_P(CudaMatmulTest, DecodeWithHalfActivations) {
 }
 
 // Pre-quantized activations on every decode kernel: the automatic choice at
-// 1-8 columns (the staged, register and tensor-core kernels) and every
-// one-column variant, K beyond one register-kernel tile included.
+// 1-8 columns, the register (variant 1) and tensor-core (variant 2) kernels
+// at 3-11 columns, and every one-column variant, K beyond one
+// register-kernel tile included.
 TEST_P(CudaMatmulTest, DecodeQ8ActivationsMatchF32) {
-  for (const Case& c : cases()) {
-    for (int64_t n : {1, 2, 3, 5, 8, 11}) check_q8_same_as_f32(c.rows, c.k, n);
+  for (int v : {0, 1, 2}) {
+    SCOPED_TRACE("variant " + std::to_string(v));
+    set_matvec_variant(v);
+    for (const Case& c : cases()) {
+      for (int64_t n : {3, 5, 8, 11}) check_q8_same_as_f32(c.rows, c.k, n);
+    }
   }
+  set_matvec_variant(0);
+  for (const Case& c : cases()) {
+    for (int64_t n : {1, 2}) check_q8_same_as_f32(c.rows, c.k, n);
+  }
+  check_q8_same_as_f32(300, 768, 17);  // MatmulContext::matmul past decode_max_cols
   for (int v = 1; v < kNumMatvecVariants; ++v) {
     SCOPED_TRACE("variant " + std::to_string(v));
     set_matvec_variant(v);

@@ -189,4 +189,35 @@ constexpr int auto_matvec_variant_q8x(GgmlType t, int64_t rows, int64_t k) {
   return f32;
 }
 
+// Two columns with x quantized beforehand (v55, s8 call 1, every quantized
+// type on the llama7b shapes): without each block rounding x, the register
+// kernel (variant 1) is as fast or faster than the staged kernel except for
+// the K-quants Q4_K/Q5_K and Q5_0/Q5_1 at 4096 x 4096 (4.7-5.0 against 4.9-5.3
+// us), Q4_K at 4096 x 11008 (12.9 against 13.4) and Q5_K at 32000 rows (28.0
+// against 30.6); there the one-column choice. Other shapes: the one-column choice.
+constexpr int auto_matvec_variant_q8x2(GgmlType t, int64_t rows, int64_t k) {
+  constexpr int kReg = 1;
+  const int one = auto_matvec_variant_q8x(t, rows, k);
+  if (rows < 4096 || k < 4096) return one;
+  const bool kq = t == GgmlType::Q4_K || t == GgmlType::Q5_K;
+  if (rows <= 8192 && k == 4096)
+    return kq || t == GgmlType::Q5_0 || t == GgmlType::Q5_1 ? one : kReg;
+  if (rows <= 8192) return t == GgmlType::Q4_K ? one : kReg;
+  return rows > 16384 && t == GgmlType::Q5_K ? one : kReg;
+}
+
+// Columns from which the tensor-core kernel takes x quantized beforehand
+// (v55, s8 call 1; 9 = never up to 8): the register kernel, no longer
+// rounding x per block, holds out longer than with F32 x (mmq_min_cols).
+// Q8_0 only at K > 4096 and 8 columns; Q4_K/Q5_K (64-element units, the
+// register kernel's heaviest) from 3 at K > 4096, 5 at 4096 x 4096, else 4;
+// the other types from 6 at K > 4096, else 7 (s8 calls 1 and 3, 2-8
+// columns: the tensor-core kernel's time is nearly flat in the columns,
+// the register kernel's grows by 7-15% per column).
+constexpr int mmq_min_cols_q8x(GgmlType t, int64_t rows, int64_t k) {
+  if (t == GgmlType::Q8_0) return k > 4096 ? 8 : 9;
+  if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) return k > 4096 ? 3 : rows <= 8192 ? 5 : 4;
+  return k > 4096 ? 6 : 7;
+}
+
 }  // namespace kiln::cuda

@@ -240,8 +240,10 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
   // the configuration the variant names.
   if constexpr ((NC == 1 && kStaged) || (NC == 2 && IDot<T>::kEnabled)) {
     int v = matvec_variant();
-    if (v == 0)
-      v = xtype == kXTypeQ8 ? auto_matvec_variant_q8x(T, rows, K) : auto_matvec_variant(T, rows, K);
+    if (v == 0 && xtype == kXTypeQ8)
+      v = NC == 1 ? auto_matvec_variant_q8x(T, rows, K) : auto_matvec_variant_q8x2(T, rows, K);
+    else if (v == 0)
+      v = auto_matvec_variant(T, rows, K);
     StagedConfig c{};
     if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
       c = kStagedConfigs[v - kFirstStagedVariant];
@@ -259,8 +261,10 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
     }
   }
   if constexpr (NC >= 3 && Mmq<T>::kEnabled) {
-    // Variant 1 keeps the register kernel (for comparison and tests).
-    if (matvec_variant() != 1 && NC >= mmq_min_cols(rows)) {
+    // Variant 1 keeps the register kernel, 2 takes this one (for comparison and tests).
+    const int min_cols = xtype == kXTypeQ8 ? mmq_min_cols_q8x(T, rows, K) : mmq_min_cols(rows);
+    const int v = matvec_variant();
+    if (v == 2 || (v != 1 && NC >= min_cols)) {
       const cudaError_t e = launch_matvec_mmq<T, NC>(w, rows, K, x, xtype, y, stream);
       if (e != cudaErrorNotSupported) return e;
     }

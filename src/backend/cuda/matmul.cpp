@@ -228,7 +228,9 @@ int64_t MatmulContext::decode_max_cols(GgmlType t) {
 
 Status MatmulContext::matmul(const WeightView& w, const void* x, ActType xtype, int64_t ncols,
                              float* y, cudaStream_t stream) {
-  if (ncols <= decode_max_cols(w.type)) return matvec(w, x, xtype, ncols, y, stream);
+  // Q8 activations have only the decode route (it reads W once per 8 columns).
+  if (ncols <= decode_max_cols(w.type) || xtype == ActType::Q8)
+    return matvec(w, x, xtype, ncols, y, stream);
   return matmul_gemm(w, x, xtype, ncols, y, stream);
 }
 

@@ -95,7 +95,8 @@ class MatmulContext {
   // GEMM route (tensor cores through cuBLAS). X of F32/F16/BF16 (not Q8).
   Status matmul_gemm(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
                      cudaStream_t stream);
-  // Route chosen by ncols: matvec up to decode_max_cols(w.type), else GEMM.
+  // Route chosen by ncols: matvec up to decode_max_cols(w.type), else GEMM;
+  // Q8 activations always take matvec (any ncols).
   Status matmul(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
                 cudaStream_t stream);
   static int64_t decode_max_cols(GgmlType type);

@@ -108,9 +108,17 @@ TEST(CudaMatvecAuto, MeasuredChoicesQ8Activations) {
   EXPECT_EQ(auto_matvec_variant_q8x(q40, 4096, 11008), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_K, 4096, 11008), kS8Pre1LG);
   EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 11008), auto_matvec_variant(q80, 4096, 11008));
-  for (GgmlType t : {q40, q4k, q80}) EXPECT_EQ(auto_matvec_variant_q8x(t, 11008, 4096), kReg);
-  for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q5_K, GgmlType::Q6_K,
-                     GgmlType::Q2_K, GgmlType::Q3_K}) {
+  for (GgmlType t : {q40, q4k, q80, GgmlType::Q4_1, GgmlType::Q5_0})
+    EXPECT_EQ(auto_matvec_variant_q8x(t, 11008, 4096), kReg);
+  // v56: Q2_K on the register kernel (no software pipeline at K = 11008), Q4_1
+  // with 32-row stages at 4096 x 11008.
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q2_K, 4096, 4096), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q2_K, 4096, 11008), 3);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q4_1, 4096, 11008), kFirstStagedVariant + 12);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_0, 4096, 11008), kReg);
+  static_assert(kStagedConfigs[12].rows_per_stage == 32 && kStagedConfigs[12].rows_per_warp == 2);
+  for (GgmlType t :
+       {GgmlType::Q5_1, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q2_K, GgmlType::Q3_K}) {
     EXPECT_EQ(auto_matvec_variant_q8x(t, 11008, 4096), auto_matvec_variant(t, 11008, 4096));
     EXPECT_EQ(auto_matvec_variant_q8x(t, 32000, 4096), auto_matvec_variant(t, 32000, 4096));
   }

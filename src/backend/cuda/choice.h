@@ -175,16 +175,28 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
 // 73.4) and for Q4_0 at 4096 x 11008 (78.8 against 72.6), and Q5_K at 4096 x
 // 11008 takes the lane-group 8-row stages (69.0 against 63.2) (s7 call 10,
 // every variant; confirmed A/B in call 11). The other cells: as for F32 x.
+//
+// v56 (s8 call 5, every variant at 4096 x 11008 and, against the new
+// choices, at 4096 x 4096 and 11008 x 4096): Q2_K the register kernel at
+// 4096 x 4096 (3.13 against 3.58 us) and without its software pipeline at
+// 4096 x 11008 (6.74 against 7.92); Q4_1 32-row stages at 4096 x 11008
+// (8.32 against 8.83); Q4_1 and Q5_0 the register kernel at 11008 rows
+// (7.81 against 8.32, 9.68 against 10.04); Q5_0 the register kernel at 4096 x
+// 11008 (9.97 against 10.30). Confirmed A/B in s8 call 6 (within 2%).
 constexpr int auto_matvec_variant_q8x(GgmlType t, int64_t rows, int64_t k) {
-  constexpr int kReg = 1, kS8Pre1LG = kFirstStagedVariant + 20;
+  constexpr int kReg = 1, kRegNoPipe = 3, kS32R2 = kFirstStagedVariant + 12;
+  constexpr int kS8Pre1LG = kFirstStagedVariant + 20;
   const int f32 = auto_matvec_variant(t, rows, k);
   if (rows < 4096 || k < 4096) return f32;
-  if (rows <= 8192 && k == 4096) return t == GgmlType::Q8_0 ? kReg : f32;
+  if (rows <= 8192 && k == 4096) return t == GgmlType::Q8_0 || t == GgmlType::Q2_K ? kReg : f32;
   if (rows <= 8192) {
-    if (t == GgmlType::Q4_0) return kReg;
+    if (t == GgmlType::Q4_0 || t == GgmlType::Q5_0) return kReg;
+    if (t == GgmlType::Q2_K) return kRegNoPipe;
+    if (t == GgmlType::Q4_1 && f32 != kReg) return kS32R2;
     return t == GgmlType::Q5_K && f32 != kReg ? kS8Pre1LG : f32;
   }
-  if (rows <= 16384 && (t == GgmlType::Q4_0 || t == GgmlType::Q4_K || t == GgmlType::Q8_0))
+  if (rows <= 16384 && (t == GgmlType::Q4_0 || t == GgmlType::Q4_K || t == GgmlType::Q8_0 ||
+                        t == GgmlType::Q4_1 || t == GgmlType::Q5_0))
     return kReg;
   return f32;
 }

@@ -218,6 +218,45 @@ struct StepClock {
   }
 };
 
+// Fills the block's XBlocks of x (NC columns at xs, cstride bytes apart)
+// after griddepcontrol.wait. issue_rest() (the ring buffers' copies not
+// issued before the wait) runs once x's first loads are in flight, so that
+// those queue behind only the copies issued before the wait (v17). Ablation
+// bit 2 leaves the fill out (issue_rest still runs).
+template <GgmlType T, int NC, typename IssueRest>
+__device__ __forceinline__ void fill_x(const void* __restrict__ xv, int xtype, int K, uint8_t* xs,
+                                       int cstride, int ablate, IssueRest issue_rest) {
+  constexpr int U = Dec<T>::kUnit, UB = xunit_bytes<T>();
+  if (xtype == kXTypeQ8) {
+    // Quantized by the producer: copied through registers, the first batch
+    // loaded before the stage copies are issued (v53: cp.async copies of x
+    // measured 1-15 points slower here, beside the stage copies).
+    const XPieces<T, NC> xp{K / 32, K, 0, xs, cstride};
+    constexpr int B = 4;
+    uint4 pv[B];
+    if (!(ablate & 2)) load_xpieces(xv, xp, 0, pv);
+    issue_rest();
+    if (!(ablate & 2)) {
+      store_xpieces(xp, 0, pv);
+      copy_xpieces<B>(xv, xp, B * static_cast<int>(blockDim.x));
+    }
+  } else if constexpr (NC == 1) {
+    const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
+    float4 xv0[kFillBatch];
+    if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
+    issue_rest();
+    if (!(ablate & 2)) {
+      quantize_x_batch<T, 1>(xv0, n4, first, 0, xs, cstride);
+      if (first < n4)
+        fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB,
+                           cstride);
+    }
+  } else {
+    issue_rest();
+    if (!(ablate & 2)) fill_xblocks<T, NC>(xv, xtype, K, 0, K, xs, cstride);
+  }
+}
+
 }  // namespace staged
 
 // y[r] = sum_k W[r][k] x[k] for one column (contract of launch_matvec).
@@ -285,34 +324,9 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   for (int j = 0; j < pre; ++j) issue_to(j, j);
   if (!(ablate & 4)) asm volatile("griddepcontrol.wait;" ::: "memory");
   clk.mark(kStepWait);
-  if (xtype == kXTypeQ8) {
-    // Quantized by the producer: copied through registers, the first batch
-    // loaded before the stage copies are issued (v53: cp.async copies of x
-    // measured 1-15 points slower here, beside the stage copies).
-    const XPieces<T, NC> xp{K / 32, K, 0, xs, cstride};
-    constexpr int B = 4;
-    uint4 pv[B];
-    if (!(ablate & 2)) load_xpieces(xv, xp, 0, pv);
+  staged::fill_x<T, NC>(xv, xtype, K, xs, cstride, ablate, [&] {
     for (int j = pre; j < nstg; ++j) issue_to(j, j);
-    if (!(ablate & 2)) {
-      store_xpieces(xp, 0, pv);
-      copy_xpieces<B>(xv, xp, B * static_cast<int>(blockDim.x));
-    }
-  } else if constexpr (NC == 1) {
-    const int n4 = K / 4, first = min(n4, kFillBatch * static_cast<int>(blockDim.x));
-    float4 xv0[kFillBatch];
-    if (!(ablate & 2)) load_x_batch<1>(xv, xtype, K, 0, n4, first, 0, xv0);
-    for (int j = pre; j < nstg; ++j) issue_to(j, j);
-    if (!(ablate & 2)) {
-      quantize_x_batch<T, 1>(xv0, n4, first, 0, xs, cstride);
-      if (first < n4)
-        fill_xblocks<T, 1>(xv, xtype, K, 4 * first, K - 4 * first, xs + 4 * first / U * UB,
-                           cstride);
-    }
-  } else {
-    for (int j = pre; j < nstg; ++j) issue_to(j, j);
-    if (!(ablate & 2)) fill_xblocks<T, NC>(xv, xtype, K, 0, K, xs, cstride);
-  }
+  });
   clk.mark(kStepX);
 
   int slot = 0;  // j % nstg

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Markdown tables for docs/perf.md from a kernel_bench JSON.
 
-Usage: perf_table.py RESULT.json [--model llama7b] [--variants]
+Usage: perf_table.py RESULT.json [MORE.json ...] [--model llama7b] [--x f32|q8]
+                     [--variants] [--layer]
 Prints: 1-column decode (GB/s of GGUF weight bytes, % of the measured copy
 bandwidth, % of the streaming-read ceiling) and 512-column GEMM (TFLOP/s,
 % of cuBLAS dense BF16 on the same shape), each beside the issue's target.
+Several JSON files are merged (the copy bandwidth of the first is used).
+--x: the decode rows of that activation type (kernel_bench --x; default f32).
 Rows of a --variants sweep: the tables use variant 0 (automatic); with
 --variants, one more table: % of copy bandwidth of every variant at 1 column.
+--layer: one llama7b layer at 1 column (Q, K, V, O, gate, up, down), as seven
+launches and with Q/K/V fused into 12288x4096 and gate/up into 22016x4096
+(needs those shapes, e.g. kernel_bench --shapes 12288x4096,22016x4096).
 """
 import json
 import sys
@@ -17,11 +23,52 @@ ORDER = ["f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_K", "q3_K", 
          "q5_K", "q6_K"]
 
 
+# One llama7b layer: (rows, k, count) per launch, seven launches or fused.
+LAYER_SEPARATE = [(4096, 4096, 4), (11008, 4096, 2), (4096, 11008, 1)]
+LAYER_FUSED = [(12288, 4096, 1), (4096, 4096, 1), (22016, 4096, 1), (4096, 11008, 1)]
+
+
+def layer_table(results, copy_bw, xtype):
+    """Prints us, GB/s and % of copy bandwidth of one llama7b layer per type."""
+    def find(t, rows, k):
+        m = [r for r in results if r["type"] == t and r["rows"] == rows and r["k"] == k and
+             r["ncols"] == 1 and r["route"] == "decode" and r.get("variant", 0) == 0 and
+             r.get("x", "f32") == xtype]
+        return m[0] if m else None
+
+    print(f"\nOne llama7b layer at 1 column, x {xtype}: us, GB/s (% of copy BW)\n")
+    print("| type | bytes | seven launches | Q/K/V and gate/up fused |")
+    print("|---|---|---|---|")
+    for t in ORDER:
+        cells = []
+        nbytes = 0
+        for plan in (LAYER_SEPARATE, LAYER_FUSED):
+            rs = [(find(t, rows, k), n) for rows, k, n in plan]
+            if any(r is None for r, _ in rs):
+                cells.append("-")
+                continue
+            us = sum(r["us"] * n for r, n in rs)
+            nbytes = sum(r["weight_bytes"] * n for r, n in rs)
+            gbs = nbytes / us / 1e3
+            cells.append(f"{us:.2f} us, {gbs:.0f} ({100 * gbs / copy_bw:.1f}%)")
+        if cells != ["-", "-"]:
+            print(f"| {t} | {nbytes / 1e6:.1f} MB | " + " | ".join(cells) + " |")
+
+
 def main():
-    path = sys.argv[1]
+    paths = [a for a in sys.argv[1:] if a.endswith(".json")]
     model = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else "llama7b"
-    d = json.load(open(path))
-    allres = [r for r in d["results"] if r["model"] == model]
+    xtype = sys.argv[sys.argv.index("--x") + 1] if "--x" in sys.argv else "f32"
+    d = json.load(open(paths[0]))
+    for p in paths[1:]:
+        d["results"] += json.load(open(p))["results"]
+        d["failures"] += json.load(open(p))["failures"]
+    if "--layer" in sys.argv:
+        layer_table(d["results"], d["copy_bw_gbs"], xtype)
+        return
+    # Decode rows of the chosen x type; GEMM rows (F32 x only) as they are.
+    allres = [r for r in d["results"] if r["model"] == model and
+              (r["route"] != "decode" or r.get("x", "f32") == xtype)]
     res = [r for r in allres if r.get("variant", 0) == 0]
     shapes = []
     for r in res:

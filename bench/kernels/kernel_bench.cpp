@@ -200,6 +200,32 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+constexpr const char* kUsage =
+    "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
+    "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
+    "[--ablate 1,2] [--timeline] [--x f32,q8]\n";
+
+constexpr const char* kHelp =
+    "Correctness and speed of the CUDA matmul kernels (y = W x) on this GPU.\n"
+    "For every shape, type and column count: the decode route (1-64 columns) and the\n"
+    "GEMM route (from 16 columns) against the CPU reference, then CUDA-graph timing\n"
+    "(weights rotated past L2), GB/s and % of the measured device-to-device copy\n"
+    "bandwidth, TFLOP/s and % of cuBLAS dense BF16 on the same shape.\n\n"
+    "  --shapes S     llama7b (default), tinyllama, all, or RxK,... (K a multiple of 256)\n"
+    "  --types T      f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q2_K,q3_K,q4_K,q5_K,q6_K (default all)\n"
+    "  --cols C       column counts (default 1,2,4,8,16,64,512; 1..4096)\n"
+    "  --quick        columns 1,8,16,512\n"
+    "  --x f32,q8     decode with x as given (F32) and/or quantized beforehand (Q8)\n"
+    "  --variants V   at 1-8 columns, every listed decode kernel choice (0 = automatic;\n"
+    "                 src/backend/cuda/choice.h and kernels.h)\n"
+    "  --floor        at 1 column, the dependent-read floors of the weight bytes\n"
+    "  --ablate B     at 1 column, the staged kernel with parts left out (1 dots, 2 x fill,\n"
+    "                 4 wait; timing only)\n"
+    "  --timeline     at 1 column, the staged kernel's per-block step times\n"
+    "  --json F       results as JSON (default kernel_bench.json; bench/kernels/perf_table.py)\n"
+    "Exit status: 0 when every check passed, 1 on a failed check or bad arguments,\n"
+    "2 on a CUDA or library error.\n";
+
 Options parse(int argc, char** argv) {
   Options o;
   std::string shapes = "all";
@@ -229,7 +255,15 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--variants" && has_val) {
       o.variants.clear();
-      for (const auto& n : split(argv[++i])) o.variants.push_back(std::atoi(n.c_str()));
+      for (const auto& n : split(argv[++i])) {
+        const int v = std::atoi(n.c_str());
+        if (v < 0 || v >= kiln::cuda::kNumMatvecVariants) {
+          std::fprintf(stderr, "--variants: 0..%d, not '%s'\n", kiln::cuda::kNumMatvecVariants - 1,
+                       n.c_str());
+          std::exit(1);
+        }
+        o.variants.push_back(v);
+      }
     } else if (a == "--floor") {
       o.floor = true;
     } else if (a == "--timeline") {
@@ -247,12 +281,19 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--cols" && has_val) {
       o.cols.clear();
-      for (const auto& n : split(argv[++i])) o.cols.push_back(std::atoll(n.c_str()));
+      for (const auto& n : split(argv[++i])) {
+        const long long c = std::atoll(n.c_str());
+        if (c < 1 || c > 4096) {
+          std::fprintf(stderr, "--cols: 1..4096, not '%s'\n", n.c_str());
+          std::exit(1);
+        }
+        o.cols.push_back(c);
+      }
+    } else if (a == "--help" || a == "-h") {
+      std::printf("%s\n%s", kUsage, kHelp);
+      std::exit(0);
     } else {
-      std::fprintf(stderr,
-                   "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
-                   "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
-                   "[--ablate 1,2] [--timeline] [--x f32,q8]\n");
+      std::fprintf(stderr, "unknown or incomplete option '%s'\n%s", a.c_str(), kUsage);
       std::exit(1);
     }
   }
@@ -264,11 +305,16 @@ Options parse(int argc, char** argv) {
       const int64_t k = x == std::string::npos ? 0 : std::atoll(rk.substr(x + 1).c_str());
       if (r <= 0 || k <= 0 || k % 256 != 0) {
         std::fprintf(stderr, "bad shape '%s' (want ROWSxK, K a multiple of 256)\n", rk.c_str());
-        std::exit(2);
+        std::exit(1);
       }
       o.shapes.push_back({"custom", r, k});
     }
     return o;
+  }
+  if (shapes != "llama7b" && shapes != "tinyllama" && shapes != "all") {
+    std::fprintf(stderr, "--shapes: llama7b, tinyllama, all or RxK,..., not '%s'\n",
+                 shapes.c_str());
+    std::exit(1);
   }
   if (shapes != "tinyllama") o.shapes.insert(o.shapes.end(), kLlama.begin(), kLlama.end());
   if (shapes != "llama7b") o.shapes.insert(o.shapes.end(), kTiny.begin(), kTiny.end());

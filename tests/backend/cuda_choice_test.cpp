@@ -155,6 +155,14 @@ TEST(CudaMatvecAuto, MeasuredMultiColumnQ8Activations) {
   EXPECT_EQ(mmq_min_cols_q8x(q4k, 11008, 4096), 4);
   EXPECT_EQ(mmq_min_cols_q8x(q40, 4096, 4096), 7);
   EXPECT_EQ(mmq_min_cols_q8x(q6k, 4096, 11008), 6);
+  // tinyllama (K = 2048): the register kernel to 7 columns, never the
+  // tensor-core kernel for Q6_K; at 32000 rows the K-quants switch early.
+  EXPECT_EQ(mmq_min_cols_q8x(q40, 2048, 2048), 8);
+  EXPECT_GT(mmq_min_cols_q8x(q6k, 5632, 2048), 8);
+  EXPECT_EQ(mmq_min_cols_q8x(q6k, 32000, 2048), 3);
+  EXPECT_EQ(mmq_min_cols_q8x(q4k, 32000, 2048), 4);
+  EXPECT_EQ(mmq_min_cols_q8x(q80, 32000, 2048), 8);
+  EXPECT_EQ(mmq_min_cols_q8x(q40, 2048, 5632), mmq_min_cols(2048));  // unmeasured: as F32 x
   for (int64_t rows : {4096, 11008, 32000})  // the 32-element types later than with F32 x
     for (GgmlType t : {q40, q80, q6k})
       EXPECT_GT(mmq_min_cols_q8x(t, rows, 4096), mmq_min_cols(rows));

@@ -226,9 +226,26 @@ constexpr int auto_matvec_variant_q8x2(GgmlType t, int64_t rows, int64_t k) {
 // the other types from 6 at K > 4096, else 7 (s8 calls 1 and 3, 2-8
 // columns: the tensor-core kernel's time is nearly flat in the columns,
 // the register kernel's grows by 7-15% per column).
+// K < 4096 (the tinyllama shapes, s8 call 10, 2-8 columns, every type): up
+// to 8192 rows the register kernel up to 7 columns, and always for the types
+// with 16-element sub-blocks (Q2_K, Q3_K, Q6_K: the tensor-core kernel 1.4-3x
+// slower there); at 32000 x 2048 the tensor-core kernel from 3 (Q3_K, Q6_K),
+// 4 (Q2_K, Q4_K, Q5_K), 6 (Q4_0, Q4_1), 7 (Q5_0, Q5_1) or 8 (Q8_0) columns.
+// Unmeasured classes (fewer than 4096 rows at K >= 4096, 8193-16384 rows at
+// K < 4096): as with F32 x.
 constexpr int mmq_min_cols_q8x(GgmlType t, int64_t rows, int64_t k) {
+  const bool kq = t == GgmlType::Q4_K || t == GgmlType::Q5_K;
+  const bool sub16 = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K;
+  if (k < 4096 && rows <= 8192) return sub16 ? 9 : 8;
+  if (k < 4096 && rows > 16384) {
+    if (t == GgmlType::Q3_K || t == GgmlType::Q6_K) return 3;
+    if (kq || t == GgmlType::Q2_K) return 4;
+    if (t == GgmlType::Q4_0 || t == GgmlType::Q4_1) return 6;
+    return t == GgmlType::Q8_0 ? 8 : 7;
+  }
+  if (rows < 4096 || k < 4096) return mmq_min_cols(rows);
   if (t == GgmlType::Q8_0) return k > 4096 ? 8 : 9;
-  if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) return k > 4096 ? 3 : rows <= 8192 ? 5 : 4;
+  if (kq) return k > 4096 ? 3 : rows <= 8192 ? 5 : 4;
   return k > 4096 ? 6 : 7;
 }
 

@@ -74,6 +74,18 @@ TEST(CudaMmqChoice, MinColumnsByRows) {
   EXPECT_EQ(mmq_min_cols(4096), 3);
   EXPECT_EQ(mmq_min_cols(11008), 4);
   EXPECT_EQ(mmq_min_cols(32000), 6);
+  // v59: at K < 4096 by type (tinyllama): never for the 16-element sub-block
+  // types up to 8192 rows, early for the K-quants at 32000 rows.
+  EXPECT_GT(mmq_min_cols_f32(GgmlType::Q6_K, 5632, 2048), 8);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q4_0, 5632, 2048), 4);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q4_K, 5632, 2048), 5);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q8_0, 2048, 2048), 3);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q4_K, 256, 2048), 4);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q6_K, 2048, 2048), 7);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q2_K, 32000, 2048), 3);
+  EXPECT_EQ(mmq_min_cols_f32(GgmlType::Q4_0, 32000, 2048), mmq_min_cols(32000));
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q8_0})  // K >= 4096: by rows only
+    EXPECT_EQ(mmq_min_cols_f32(t, 11008, 4096), mmq_min_cols(11008));
   for (int64_t rows : {1, 100, 4096, 8192, 8193, 20000, 1 << 20}) {
     EXPECT_GE(mmq_min_cols(rows), 3);  // 2 columns: the register kernel everywhere
     EXPECT_LE(mmq_min_cols(rows), 8);

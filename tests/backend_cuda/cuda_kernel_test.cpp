@@ -211,7 +211,7 @@ TEST_P(CudaMatmulTest, DecodeExtremeActivations) {
   set_matvec_variant(0);
 }
 
-// From mmq_min_cols(rows) columns the tensor-core kernel (matvec_mmq.cuh) runs where
+// From mmq_min_cols_f32 columns the tensor-core kernel (matvec_mmq.cuh) runs where
 // the type has one; variant 1 keeps the register kernel, which must stay
 // correct too.
 TEST_P(CudaMatmulTest, DecodeRegisterKernelMultiColumn) {

@@ -75,6 +75,25 @@ inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfig
 // columns, at 11008 rows from 4, at 32000 rows at 8 (5-7 not measured there).
 constexpr int mmq_min_cols(int64_t rows) { return rows <= 8192 ? 3 : rows <= 16384 ? 4 : 6; }
 
+// mmq_min_cols refined by type at K < 4096 (v59, the tinyllama shapes with
+// F32 x, s8 calls 12-13, every type at 3-8 columns, the register kernel
+// against the tensor-core kernel forced). 5632 x 2048: the register kernel
+// always for Q2_K/Q3_K/Q6_K (1.1-2x faster: Q2_K 3 columns 8.9 against 18.4
+// us), to 4 columns for Q4_K/Q5_K, to 3 for the others. 2048 x 2048 and 256 x
+// 2048: the tensor-core kernel from 3 columns for the 32-element types (2048 x
+// 2048 Q8_0 3 columns 5.41 against 7.01), from 4 for Q4_K/Q5_K, from 7 for
+// Q2_K/Q3_K/Q6_K (2048 x 2048 Q6_K 3 columns 5.69 against 8.56). 32000 x 2048:
+// from 3 columns for Q2_K/Q3_K/Q6_K and 4 for Q4_K/Q5_K (Q6_K 4 columns 27.7
+// against 39.1). K >= 4096, and 8193-16384 rows at K < 4096: mmq_min_cols.
+constexpr int mmq_min_cols_f32(GgmlType t, int64_t rows, int64_t k) {
+  const bool kq = t == GgmlType::Q4_K || t == GgmlType::Q5_K;
+  const bool sub16 = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K;
+  if (k < 4096 && rows <= 4096) return sub16 ? 7 : kq ? 4 : 3;
+  if (k < 4096 && rows <= 8192) return sub16 ? 9 : kq ? 5 : 4;
+  if (k < 4096 && rows > 16384 && (sub16 || kq)) return sub16 ? 3 : 4;
+  return mmq_min_cols(rows);
+}
+
 // Groups of rt row tiles (of 16 rows) of the multi-column tensor-core kernel.
 constexpr int64_t mmq_groups(int64_t rows, int rt) { return ((rows + 15) / 16 + rt - 1) / rt; }
 

@@ -50,7 +50,7 @@ cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int x
 // At 2 columns the same numbers pick the staged configuration (v51); at
 // 3..8: 1 = the register kernel, 2 = the tensor-core kernel where the type
 // has one, any other = the automatic choice (the tensor-core kernel from
-// mmq_min_cols(rows) columns, mmq_min_cols_q8x with Q8 x). The variants and
+// mmq_min_cols_f32 columns, mmq_min_cols_q8x with Q8 x). The variants and
 // the automatic choices: choice.h. Process-wide; not for concurrent use with launches on other
 // threads.
 void set_matvec_variant(int v);

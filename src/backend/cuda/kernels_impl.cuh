@@ -262,7 +262,8 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
   }
   if constexpr (NC >= 3 && Mmq<T>::kEnabled) {
     // Variant 1 keeps the register kernel, 2 takes this one (for comparison and tests).
-    const int min_cols = xtype == kXTypeQ8 ? mmq_min_cols_q8x(T, rows, K) : mmq_min_cols(rows);
+    const int min_cols =
+        xtype == kXTypeQ8 ? mmq_min_cols_q8x(T, rows, K) : mmq_min_cols_f32(T, rows, K);
     const int v = matvec_variant();
     if (v == 2 || (v != 1 && NC >= min_cols)) {
       const cudaError_t e = launch_matvec_mmq<T, NC>(w, rows, K, x, xtype, y, stream);

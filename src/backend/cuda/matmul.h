@@ -15,10 +15,9 @@
 //    backend's Q8_0 activations; ~0.4% relative error of a random-input
 //    result) and dotted with the integer weights by dp4a (exact int32 sums),
 //    then scaled in F32. Two columns share the one-column staged kernel's
-//    weight reads where it is chosen. From 3-6 columns (by rows, kernels.h mmq_min_cols)
-//    the quantized types use integer tensor cores
-//    (matvec_mmq.cuh) with the same int8 activations and the same result
-//    up to float summation order.
+//    weight reads where it is chosen. From 3-8 columns (by type and shape, choice.h
+//    mmq_min_cols_f32/_q8x) the quantized types use integer tensor cores (matvec_mmq.cuh) with the
+//    same int8 activations and the same result up to float summation order.
 //  * matmul_gemm(): dequantize W to F16 into a scratch buffer, convert X to
 //    F16 (BF16 for BF16 weights), and run a cuBLAS tensor-core GEMM with F32
 //    accumulation and output. F16/BF16 weights are used in place.

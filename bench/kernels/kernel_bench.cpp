@@ -200,6 +200,22 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+// The comma-separated integers of a flag's value, each in [lo, hi]; exits 1
+// with the flag's name on one that is not.
+std::vector<long long> int_list(const char* flag, const std::string& v, long long lo,
+                                long long hi) {
+  std::vector<long long> out;
+  for (const auto& n : split(v)) {
+    const long long x = std::atoll(n.c_str());
+    if (x < lo || x > hi) {
+      std::fprintf(stderr, "%s: %lld..%lld, not '%s'\n", flag, lo, hi, n.c_str());
+      std::exit(1);
+    }
+    out.push_back(x);
+  }
+  return out;
+}
+
 constexpr const char* kUsage =
     "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
     "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
@@ -255,15 +271,8 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--variants" && has_val) {
       o.variants.clear();
-      for (const auto& n : split(argv[++i])) {
-        const int v = std::atoi(n.c_str());
-        if (v < 0 || v >= kiln::cuda::kNumMatvecVariants) {
-          std::fprintf(stderr, "--variants: 0..%d, not '%s'\n", kiln::cuda::kNumMatvecVariants - 1,
-                       n.c_str());
-          std::exit(1);
-        }
-        o.variants.push_back(v);
-      }
+      for (long long v : int_list("--variants", argv[++i], 0, kiln::cuda::kNumMatvecVariants - 1))
+        o.variants.push_back(static_cast<int>(v));
     } else if (a == "--floor") {
       o.floor = true;
     } else if (a == "--timeline") {
@@ -281,14 +290,7 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--cols" && has_val) {
       o.cols.clear();
-      for (const auto& n : split(argv[++i])) {
-        const long long c = std::atoll(n.c_str());
-        if (c < 1 || c > 4096) {
-          std::fprintf(stderr, "--cols: 1..4096, not '%s'\n", n.c_str());
-          std::exit(1);
-        }
-        o.cols.push_back(c);
-      }
+      for (long long c : int_list("--cols", argv[++i], 1, 4096)) o.cols.push_back(c);
     } else if (a == "--help" || a == "-h") {
       std::printf("%s\n%s", kUsage, kHelp);
       std::exit(0);

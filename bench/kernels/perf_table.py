@@ -61,8 +61,9 @@ def main():
     xtype = sys.argv[sys.argv.index("--x") + 1] if "--x" in sys.argv else "f32"
     d = json.load(open(paths[0]))
     for p in paths[1:]:
-        d["results"] += json.load(open(p))["results"]
-        d["failures"] += json.load(open(p))["failures"]
+        more = json.load(open(p))
+        d["results"] += more["results"]
+        d["failures"] += more["failures"]
     if "--layer" in sys.argv:
         layer_table(d["results"], d["copy_bw_gbs"], xtype)
         return

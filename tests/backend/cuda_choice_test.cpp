@@ -174,7 +174,8 @@ TEST(CudaMatvecAuto, MeasuredMultiColumnQ8Activations) {
   EXPECT_EQ(mmq_min_cols_q8x(q6k, 32000, 2048), 3);
   EXPECT_EQ(mmq_min_cols_q8x(q4k, 32000, 2048), 4);
   EXPECT_EQ(mmq_min_cols_q8x(q80, 32000, 2048), 8);
-  EXPECT_EQ(mmq_min_cols_q8x(q40, 2048, 5632), mmq_min_cols(2048));  // unmeasured: as F32 x
+  EXPECT_EQ(mmq_min_cols_q8x(q40, 2048, 5632), mmq_min_cols_f32(q40, 2048, 5632));  // as F32 x
+  EXPECT_EQ(mmq_min_cols_q8x(q40, 2048, 5632), 3);
   for (int64_t rows : {4096, 11008, 32000})  // the 32-element types later than with F32 x
     for (GgmlType t : {q40, q80, q6k})
       EXPECT_GT(mmq_min_cols_q8x(t, rows, 4096), mmq_min_cols(rows));

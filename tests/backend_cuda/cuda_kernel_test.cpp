@@ -33,6 +33,16 @@ struct Case {
   int64_t rows, k;
 };
 
+// y (rows x ncols, from W = wf and x) against the float64 reference on the
+// activations rounded to int8 as the kernels round them (every row checked).
+kref::Check compare_int8(const std::vector<float>& wf, int64_t rows, int64_t k,
+                         const std::vector<float>& x, int64_t ncols, const std::vector<float>& y) {
+  std::vector<int64_t> all_rows(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = r;
+  const auto ref8 = kref::reference(wf, k, kref::q8_activations(x), ncols, all_rows);
+  return kref::compare(y, rows, ncols, ref8, all_rows);
+}
+
 class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
  protected:
   void SetUp() override {
@@ -100,8 +110,7 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
     EXPECT_TRUE(chk.all_finite) << "unwritten or non-finite output";
     EXPECT_LE(chk.rel_err, kref::input_tolerance(t, gemm));
     if (kref::int8_activations(t, gemm)) {  // the integer math, tightly: same int8 x as the route
-      const auto ref8 = kref::reference(wf, k, kref::q8_activations(x), ncols, all_rows);
-      EXPECT_LE(kref::compare(y, rows, ncols, ref8, all_rows).rel_err, kref::tolerance(t, gemm));
+      EXPECT_LE(compare_int8(wf, rows, k, x, ncols, y).rel_err, kref::tolerance(t, gemm));
     }
   }
 
@@ -146,11 +155,8 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
       EXPECT_EQ(std::memcmp(y32.data(), y8.data(), y32.size() * 4), 0)
           << "Q8 activations changed the result";
     } else {
-      std::vector<int64_t> all_rows(static_cast<size_t>(rows));
-      for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = r;
-      const auto wf = kref::dequantize_matrix(t, host, rows, k);
-      const auto ref8 = kref::reference(wf, k, kref::q8_activations(x), ncols, all_rows);
-      const auto chk = kref::compare(y8, rows, ncols, ref8, all_rows);
+      const auto chk =
+          compare_int8(kref::dequantize_matrix(t, host, rows, k), rows, k, x, ncols, y8);
       EXPECT_TRUE(chk.all_finite) << "unwritten or non-finite output";
       EXPECT_LE(chk.rel_err, kref::tolerance(t, false));
     }

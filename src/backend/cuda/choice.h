@@ -75,6 +75,14 @@ inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfig
 // columns, at 11008 rows from 4, at 32000 rows at 8 (5-7 not measured there).
 constexpr int mmq_min_cols(int64_t rows) { return rows <= 8192 ? 3 : rows <= 16384 ? 4 : 6; }
 
+// Type classes of the multi-column routing: Q4_K/Q5_K (64-element units, the
+// register kernel's heaviest) and Q2_K/Q3_K/Q6_K (16-element sub-blocks: two
+// k16 MMAs per sub-chunk in the tensor-core kernel).
+constexpr bool unit64_kquant(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q5_K; }
+constexpr bool sub16_kquant(GgmlType t) {
+  return t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K;
+}
+
 // mmq_min_cols refined by type at K < 4096 (v59, the tinyllama shapes with
 // F32 x, s8 calls 12-13, every type at 3-8 columns, the register kernel
 // against the tensor-core kernel forced). 5632 x 2048: the register kernel
@@ -86,8 +94,7 @@ constexpr int mmq_min_cols(int64_t rows) { return rows <= 8192 ? 3 : rows <= 163
 // from 3 columns for Q2_K/Q3_K/Q6_K and 4 for Q4_K/Q5_K (Q6_K 4 columns 27.7
 // against 39.1). K >= 4096, and 8193-16384 rows at K < 4096: mmq_min_cols.
 constexpr int mmq_min_cols_f32(GgmlType t, int64_t rows, int64_t k) {
-  const bool kq = t == GgmlType::Q4_K || t == GgmlType::Q5_K;
-  const bool sub16 = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K;
+  const bool kq = unit64_kquant(t), sub16 = sub16_kquant(t);
   if (k < 4096 && rows <= 4096) return sub16 ? 7 : kq ? 4 : 3;
   if (k < 4096 && rows <= 8192) return sub16 ? 9 : kq ? 5 : 4;
   if (k < 4096 && rows > 16384 && (sub16 || kq)) return sub16 ? 3 : 4;
@@ -230,16 +237,15 @@ constexpr int auto_matvec_variant_q8x2(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1;
   const int one = auto_matvec_variant_q8x(t, rows, k);
   if (rows < 4096 || k < 4096) return one;
-  const bool kq = t == GgmlType::Q4_K || t == GgmlType::Q5_K;
   if (rows <= 8192 && k == 4096)
-    return kq || t == GgmlType::Q5_0 || t == GgmlType::Q5_1 ? one : kReg;
+    return unit64_kquant(t) || t == GgmlType::Q5_0 || t == GgmlType::Q5_1 ? one : kReg;
   if (rows <= 8192) return t == GgmlType::Q4_K ? one : kReg;
   return rows > 16384 && t == GgmlType::Q5_K ? one : kReg;
 }
 
 // Columns from which the tensor-core kernel takes x quantized beforehand
 // (v55, s8 call 1; 9 = never up to 8): the register kernel, no longer
-// rounding x per block, holds out longer than with F32 x (mmq_min_cols).
+// rounding x per block, holds out longer than with F32 x (mmq_min_cols_f32).
 // Q8_0 only at K > 4096 and 8 columns; Q4_K/Q5_K (64-element units, the
 // register kernel's heaviest) from 3 at K > 4096, 5 at 4096 x 4096, else 4;
 // the other types from 6 at K > 4096, else 7 (s8 calls 1 and 3, 2-8
@@ -253,16 +259,15 @@ constexpr int auto_matvec_variant_q8x2(GgmlType t, int64_t rows, int64_t k) {
 // Unmeasured classes (fewer than 4096 rows at K >= 4096, 8193-16384 rows at
 // K < 4096): as with F32 x.
 constexpr int mmq_min_cols_q8x(GgmlType t, int64_t rows, int64_t k) {
-  const bool kq = t == GgmlType::Q4_K || t == GgmlType::Q5_K;
-  const bool sub16 = t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::Q6_K;
-  if (k < 4096 && rows <= 8192) return sub16 ? 9 : 8;
+  const bool kq = unit64_kquant(t);
+  if (k < 4096 && rows <= 8192) return sub16_kquant(t) ? 9 : 8;
   if (k < 4096 && rows > 16384) {
     if (t == GgmlType::Q3_K || t == GgmlType::Q6_K) return 3;
     if (kq || t == GgmlType::Q2_K) return 4;
     if (t == GgmlType::Q4_0 || t == GgmlType::Q4_1) return 6;
     return t == GgmlType::Q8_0 ? 8 : 7;
   }
-  if (rows < 4096 || k < 4096) return mmq_min_cols(rows);
+  if (rows < 4096 || k < 4096) return mmq_min_cols_f32(t, rows, k);
   if (t == GgmlType::Q8_0) return k > 4096 ? 8 : 9;
   if (kq) return k > 4096 ? 3 : rows <= 8192 ? 5 : 4;
   return k > 4096 ? 6 : 7;

@@ -53,6 +53,7 @@ CUDA_TARGETS ?= kiln_backend_cuda kernel_bench cuda_kernel_test
 cuda-check: setup
 	cmake --preset cuda >/dev/null
 	cmake --build --preset cuda -j $(JOBS) --target $(CUDA_TARGETS)
+	bench/kernels/cli_check.sh build/cuda/bench/kernels/kernel_bench
 
 fuzz: setup
 	cmake --preset fuzz >/dev/null

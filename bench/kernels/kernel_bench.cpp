@@ -227,7 +227,7 @@ constexpr const char* kHelp =
     "GEMM route (from 16 columns) against the CPU reference, then CUDA-graph timing\n"
     "(weights rotated past L2), GB/s and % of the measured device-to-device copy\n"
     "bandwidth, TFLOP/s and % of cuBLAS dense BF16 on the same shape.\n\n"
-    "  --shapes S     llama7b (default), tinyllama, all, or RxK,... (K a multiple of 256)\n"
+    "  --shapes S     llama7b, tinyllama, all (default), or RxK,... (K a multiple of 256)\n"
     "  --types T      f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q2_K,q3_K,q4_K,q5_K,q6_K (default all)\n"
     "  --cols C       column counts (default 1,2,4,8,16,64,512; 1..4096)\n"
     "  --quick        columns 1,8,16,512\n"

@@ -14,6 +14,7 @@ Rows of a --variants sweep: the tables use variant 0 (automatic); with
 launches and with Q/K/V fused into 12288x4096 and gate/up into 22016x4096
 (needs those shapes, e.g. kernel_bench --shapes 12288x4096,22016x4096).
 """
+import argparse
 import json
 import sys
 
@@ -55,16 +56,43 @@ def layer_table(results, copy_bw, xtype):
             print(f"| {t} | {nbytes / 1e6:.1f} MB | " + " | ".join(cells) + " |")
 
 
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="Markdown tables for docs/perf.md from kernel_bench JSON files "
+                    "(several are merged; the copy bandwidth of the first is used).")
+    ap.add_argument("json", nargs="+", help="kernel_bench --json output")
+    ap.add_argument("--model", default="llama7b", help="shape set of the tables (default llama7b)")
+    ap.add_argument("--x", default="f32", choices=["f32", "q8"],
+                    help="decode rows of this activation type (kernel_bench --x)")
+    ap.add_argument("--variants", action="store_true",
+                    help="one more table: %% of copy BW of every variant at 1 column")
+    ap.add_argument("--layer", action="store_true",
+                    help="one llama7b layer at 1 column, seven launches and fused")
+    return ap.parse_args(argv)
+
+
+def load(paths):
+    """The merged results of the JSON files; exits with a message on a bad file."""
+    d = None
+    for p in paths:
+        try:
+            with open(p) as f:
+                more = json.load(f)
+            if d is None:
+                d = more
+            else:
+                d["results"] += more["results"]
+                d["failures"] += more["failures"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            sys.exit(f"perf_table.py: {p}: not a kernel_bench JSON file ({e})")
+    return d
+
+
 def main():
-    paths = [a for a in sys.argv[1:] if a.endswith(".json")]
-    model = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else "llama7b"
-    xtype = sys.argv[sys.argv.index("--x") + 1] if "--x" in sys.argv else "f32"
-    d = json.load(open(paths[0]))
-    for p in paths[1:]:
-        more = json.load(open(p))
-        d["results"] += more["results"]
-        d["failures"] += more["failures"]
-    if "--layer" in sys.argv:
+    args = parse_args(sys.argv[1:])
+    model, xtype = args.model, args.x
+    d = load(args.json)
+    if args.layer:
         layer_table(d["results"], d["copy_bw_gbs"], xtype)
         return
     # Decode rows of the chosen x type; GEMM rows (F32 x only) as they are.
@@ -112,8 +140,7 @@ def main():
         tgt = TARGET_512.get(t)
         print(f"| {t} | {str(tgt) + '%' if tgt else '-'} | " + " | ".join(cells) + " |")
 
-
-    if "--variants" in sys.argv:
+    if args.variants:
         variants = sorted({r.get("variant", 0) for r in allres if r["ncols"] == 1})
         print("\n1 column by decode variant: % of copy BW (best marked *)\n")
         print("| type | shape | " + " | ".join(f"v{v}" for v in variants) + " |")

@@ -119,7 +119,13 @@ TEST(CudaMatvecAuto, MeasuredChoicesQ8Activations) {
   EXPECT_EQ(auto_matvec_variant_q8x(q4k, 4096, 4096), auto_matvec_variant(q4k, 4096, 4096));
   EXPECT_EQ(auto_matvec_variant_q8x(q40, 4096, 11008), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_K, 4096, 11008), kS8Pre1LG);
-  EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 11008), auto_matvec_variant(q80, 4096, 11008));
+  // v64: Q6_K on the register kernel at K = 11008 up to 8192 rows, Q8_0 at 4096 x 11008 only.
+  EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 11008), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x(q80, 8192, 11008), auto_matvec_variant(q80, 8192, 11008));
+  EXPECT_NE(auto_matvec_variant(q80, 8192, 11008), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q6_K, 4096, 11008), kReg);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q6_K, 8192, 11008), kReg);
+  EXPECT_NE(auto_matvec_variant(GgmlType::Q6_K, 4096, 11008), kReg);
   for (GgmlType t : {q40, q4k, q80, GgmlType::Q4_1, GgmlType::Q5_0})
     EXPECT_EQ(auto_matvec_variant_q8x(t, 11008, 4096), kReg);
   // v56: Q2_K on the register kernel (no software pipeline at K = 11008), Q4_1

@@ -209,6 +209,12 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
 // (8.32 against 8.83); Q4_1 and Q5_0 the register kernel at 11008 rows
 // (7.81 against 8.32, 9.68 against 10.04); Q5_0 the register kernel at 4096 x
 // 11008 (9.97 against 10.30). Confirmed A/B in s8 call 6 (within 2%).
+//
+// v64 (s9 call 10, the choice against the register kernel, alternated three
+// times): Q6_K the register kernel at 4096 x 11008 (10.68 against 11.01 us)
+// and 8192 x 11008 (18.91 against 20.58); Q8_0 at 4096 x 11008 (12.31
+// against 12.77), while at 8192 x 11008 its staged choice stays (24.24 against
+// 24.96).
 constexpr int auto_matvec_variant_q8x(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS32R2 = kFirstStagedVariant + 12;
   constexpr int kS8Pre1LG = kFirstStagedVariant + 20;
@@ -216,7 +222,8 @@ constexpr int auto_matvec_variant_q8x(GgmlType t, int64_t rows, int64_t k) {
   if (rows < 4096 || k < 4096) return f32;
   if (rows <= 8192 && k == 4096) return t == GgmlType::Q8_0 || t == GgmlType::Q2_K ? kReg : f32;
   if (rows <= 8192) {
-    if (t == GgmlType::Q4_0 || t == GgmlType::Q5_0) return kReg;
+    if (t == GgmlType::Q4_0 || t == GgmlType::Q5_0 || t == GgmlType::Q6_K) return kReg;
+    if (t == GgmlType::Q8_0 && rows <= 4096) return kReg;
     if (t == GgmlType::Q2_K) return kRegNoPipe;
     if (t == GgmlType::Q4_1 && f32 != kReg) return kS32R2;
     return t == GgmlType::Q5_K && f32 != kReg ? kS8Pre1LG : f32;

@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
-"""Markdown tables for docs/perf.md from a kernel_bench JSON.
+"""Markdown tables for docs/perf.md from kernel_bench JSON files.
 
-Usage: perf_table.py RESULT.json [MORE.json ...] [--model llama7b] [--x f32|q8]
-                     [--variants] [--layer]
 Prints: 1-column decode (GB/s of GGUF weight bytes, % of the measured copy
 bandwidth, % of the streaming-read ceiling) and 512-column GEMM (TFLOP/s,
 % of cuBLAS dense BF16 on the same shape), each beside the issue's target.
@@ -57,9 +55,8 @@ def layer_table(results, copy_bw, xtype):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(
-        description="Markdown tables for docs/perf.md from kernel_bench JSON files "
-                    "(several are merged; the copy bandwidth of the first is used).")
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json", nargs="+", help="kernel_bench --json output")
     ap.add_argument("--model", default="llama7b", help="shape set of the tables (default llama7b)")
     ap.add_argument("--x", default="f32", choices=["f32", "q8"],

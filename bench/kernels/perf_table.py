@@ -85,74 +85,82 @@ def load(paths):
     return d
 
 
+def find(res, t, shape, ncols, route):
+    """The first row of type t, shape (rows, k), ncols and route, or None."""
+    m = [r for r in res if r["type"] == t and (r["rows"], r["k"]) == shape and
+         r["ncols"] == ncols and r["route"] == route]
+    return m[0] if m else None
+
+
+def type_table(title, shapes, target, cell):
+    """A table of a row per type (ORDER) and a column per shape: target(t) is
+    the type's target label, cell(t, shape) a cell's text or None."""
+    print(title)
+    print("| type | target | " + " | ".join(f"{m}x{k}" for m, k in shapes) + " |")
+    print("|---|---|" + "---|" * len(shapes))
+    for t in ORDER:
+        cells = [cell(t, s) or "-" for s in shapes]
+        print(f"| {t} | {target(t)} | " + " | ".join(cells) + " |")
+
+
+def decode_cell(res, t, shape):
+    r = find(res, t, shape, 1, "decode")
+    if r is None:
+        return None
+    rc = 100 * r["read_ceiling_us"] / r["us"] if r.get("read_ceiling_us") else 0
+    ok = "" if r["pct_copy_bw"] >= TARGET_1.get(t, 60) else " ✗"
+    return f"{r['weight_gbs']:.0f} ({r['pct_copy_bw']:.0f}% / {rc:.0f}%){ok}"
+
+
+def gemm_cell(res, t, shape):
+    r = find(res, t, shape, 512, "gemm")
+    if r is None:
+        return None
+    pct = 100 * r["tflops"] / r["cublas_bf16_tflops"]
+    tgt = TARGET_512.get(t)
+    ok = "" if tgt is None or pct >= tgt else " ✗"
+    return f"{r['tflops']:.0f} ({pct:.0f}%){ok}"
+
+
+def variants_table(allres, shapes):
+    """% of copy bandwidth of every decode variant at 1 column (best marked *)."""
+    variants = sorted({r.get("variant", 0) for r in allres if r["ncols"] == 1})
+    print("\n1 column by decode variant: % of copy BW (best marked *)\n")
+    print("| type | shape | " + " | ".join(f"v{v}" for v in variants) + " |")
+    print("|---|---|" + "---|" * len(variants))
+    for t in ORDER:
+        for s in shapes:
+            m = {r.get("variant", 0): r for r in allres if r["type"] == t and
+                 (r["rows"], r["k"]) == s and r["ncols"] == 1 and r["route"] == "decode"}
+            if not m:
+                continue
+            best = max(m, key=lambda v: m[v]["pct_copy_bw"] if m[v]["pass"] else -1)
+            cells = [("-" if v not in m else f"{m[v]['pct_copy_bw']:.0f}" +
+                      ("*" if v == best else "") + ("" if m[v]["pass"] else " FAIL"))
+                     for v in variants]
+            print(f"| {t} | {s[0]}x{s[1]} | " + " | ".join(cells) + " |")
+
+
 def main():
     args = parse_args(sys.argv[1:])
-    model, xtype = args.model, args.x
     d = load(args.json)
     if args.layer:
-        layer_table(d["results"], d["copy_bw_gbs"], xtype)
+        layer_table(d["results"], d["copy_bw_gbs"], args.x)
         return
     # Decode rows of the chosen x type; GEMM rows (F32 x only) as they are.
-    allres = [r for r in d["results"] if r["model"] == model and
-              (r["route"] != "decode" or r.get("x", "f32") == xtype)]
+    allres = [r for r in d["results"] if r["model"] == args.model and
+              (r["route"] != "decode" or r.get("x", "f32") == args.x)]
     res = [r for r in allres if r.get("variant", 0) == 0]
-    shapes = []
-    for r in res:
-        if (r["rows"], r["k"]) not in shapes:
-            shapes.append((r["rows"], r["k"]))
-    hdr = " | ".join(f"{m}x{k}" for m, k in shapes)
+    shapes = list(dict.fromkeys((r["rows"], r["k"]) for r in res))
     print(f"Copy bandwidth {d['copy_bw_gbs']:.0f} GB/s, {d['device']}, failures {d['failures']}\n")
-    print("1 column: GB/s (% of copy BW / % of read ceiling); target = % of copy BW\n")
-    print(f"| type | target | {hdr} |")
-    print("|---|---|" + "---|" * len(shapes))
-    for t in ORDER:
-        cells = []
-        for s in shapes:
-            m = [r for r in res if r["type"] == t and (r["rows"], r["k"]) == s and
-                 r["ncols"] == 1 and r["route"] == "decode"]
-            if not m:
-                cells.append("-")
-                continue
-            r = m[0]
-            rc = 100 * r["read_ceiling_us"] / r["us"] if r.get("read_ceiling_us") else 0
-            ok = "" if r["pct_copy_bw"] >= TARGET_1.get(t, 60) else " ✗"
-            cells.append(f"{r['weight_gbs']:.0f} ({r['pct_copy_bw']:.0f}% / {rc:.0f}%){ok}")
-        print(f"| {t} | {TARGET_1.get(t, 60)}% | " + " | ".join(cells) + " |")
-    print("\n512 columns: TFLOP/s (% of cuBLAS dense BF16, same shape)\n")
-    print(f"| type | target | {hdr} |")
-    print("|---|---|" + "---|" * len(shapes))
-    for t in ORDER:
-        cells = []
-        for s in shapes:
-            m = [r for r in res if r["type"] == t and (r["rows"], r["k"]) == s and
-                 r["ncols"] == 512 and r["route"] == "gemm"]
-            if not m:
-                cells.append("-")
-                continue
-            r = m[0]
-            pct = 100 * r["tflops"] / r["cublas_bf16_tflops"]
-            tgt = TARGET_512.get(t)
-            ok = "" if tgt is None or pct >= tgt else " ✗"
-            cells.append(f"{r['tflops']:.0f} ({pct:.0f}%){ok}")
-        tgt = TARGET_512.get(t)
-        print(f"| {t} | {str(tgt) + '%' if tgt else '-'} | " + " | ".join(cells) + " |")
-
+    type_table("1 column: GB/s (% of copy BW / % of read ceiling); target = % of copy BW\n",
+               shapes, lambda t: f"{TARGET_1.get(t, 60)}%",
+               lambda t, s: decode_cell(res, t, s))
+    type_table("\n512 columns: TFLOP/s (% of cuBLAS dense BF16, same shape)\n", shapes,
+               lambda t: f"{TARGET_512[t]}%" if TARGET_512.get(t) else "-",
+               lambda t, s: gemm_cell(res, t, s))
     if args.variants:
-        variants = sorted({r.get("variant", 0) for r in allres if r["ncols"] == 1})
-        print("\n1 column by decode variant: % of copy BW (best marked *)\n")
-        print("| type | shape | " + " | ".join(f"v{v}" for v in variants) + " |")
-        print("|---|---|" + "---|" * len(variants))
-        for t in ORDER:
-            for s in shapes:
-                m = {r.get("variant", 0): r for r in allres if r["type"] == t and
-                     (r["rows"], r["k"]) == s and r["ncols"] == 1 and r["route"] == "decode"}
-                if not m:
-                    continue
-                best = max(m, key=lambda v: m[v]["pct_copy_bw"] if m[v]["pass"] else -1)
-                cells = [("-" if v not in m else f"{m[v]['pct_copy_bw']:.0f}" +
-                          ("*" if v == best else "") + ("" if m[v]["pass"] else " FAIL"))
-                         for v in variants]
-                print(f"| {t} | {s[0]}x{s[1]} | " + " | ".join(cells) + " |")
+        variants_table(allres, shapes)
 
 
 if __name__ == "__main__":

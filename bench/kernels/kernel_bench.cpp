@@ -28,7 +28,9 @@
 // column, the staged kernel's per-block step times (matvec_staged.cuh,
 // ablation bit 8) in a launch in the middle of a timed graph (two launches
 // after it): median and max over blocks, in microseconds from the earliest
-// return from griddepcontrol.wait. --x f32,q8: the decode route with the
+// return from griddepcontrol.wait; then the launch after it on the same
+// clock ("first wait at": the dependency's cost after the first launch's
+// last "end"). --x f32,q8: the decode route with the
 // activations as given (F32, default) and/or quantized to int8 XBlocks
 // beforehand (ActType::Q8: what a producer that quantizes once hands the
 // quantized types; the quantization is timed on its own line, "quantize x").
@@ -237,7 +239,8 @@ constexpr const char* kHelp =
     "  --floor        at 1 column, the dependent-read floors of the weight bytes\n"
     "  --ablate B     at 1 column, the staged kernel with parts left out (1 dots, 2 x fill,\n"
     "                 4 wait; timing only)\n"
-    "  --timeline     at 1 column, the staged kernel's per-block step times\n"
+    "  --timeline     at 1 column, the staged kernel's per-block step times in two\n"
+    "                 consecutive launches (the second on the first's clock)\n"
     "  --json F       results as JSON (default kernel_bench.json; bench/kernels/perf_table.py)\n"
     "Exit status: 0 when every check passed, 1 on a failed check or bad arguments,\n"
     "2 on a CUDA or library error.\n";
@@ -394,7 +397,11 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
 // Prints the staged kernel's step times (ablation bit 8; layout: kernels.h,
 // kStepWords per block) read back from y: per step, the median and max over
 // blocks, in us from the earliest return from griddepcontrol.wait.
-void print_timeline(const std::vector<uint32_t>& y) {
+// origin (optional): times from that earlier launch's first wait return
+// instead of this one's (origin->first: its %globaltimer base, second: the
+// wait return in ns from it); returns this launch's own origin.
+std::pair<uint32_t, double> print_timeline(const std::vector<uint32_t>& y,
+                                           const std::pair<uint32_t, double>* origin = nullptr) {
   using namespace kiln::cuda;
   constexpr uint32_t kUnset = 0xFFFFFFFFu;  // y was filled with 0xFF bytes
   std::vector<std::array<uint32_t, kStepWords>> blocks;
@@ -413,7 +420,7 @@ void print_timeline(const std::vector<uint32_t>& y) {
   }
   if (blocks.empty()) {
     std::printf(" timeline: none (not the staged kernel, or too few rows)\n");
-    return;
+    return {0, 0.0};
   }
   uint32_t g_min = blocks[0][0], g_max = blocks[0][0];
   for (const auto& e : blocks) {
@@ -433,6 +440,13 @@ void print_timeline(const std::vector<uint32_t>& y) {
   };
   double t0 = 1e30;
   for (const auto& e : blocks) t0 = std::min(t0, ns(e, kStepWait));
+  const std::pair<uint32_t, double> own{g_min, t0};
+  if (origin != nullptr) {
+    // This launch's clock base relative to the origin's (wraps: signed difference).
+    const double shift = static_cast<double>(static_cast<int32_t>(g_min - origin->first));
+    std::printf(" [first wait at %.2f us]", (t0 + shift - origin->second) / 1e3);
+    t0 = origin->second - shift;
+  }
   // Block starts (negative: before the first wait return, i.e. while the
   // previous kernel still ran), median/earliest.
   std::vector<double> starts;
@@ -456,33 +470,44 @@ void print_timeline(const std::vector<uint32_t>& y) {
     std::printf(" %s %.2f/%.2f", name.c_str(), v[v.size() / 2], v.back());
   }
   std::printf("\n");
+  return own;
 }
 
 // --timeline: for ablation 0 and each of `ablate`, a graph of launches as
-// timed, of which the one recorded has two successors (steady state: the
-// next kernels' copies compete with it); launch(i, out) runs launch i into out.
+// timed, of which two consecutive ones are recorded, the first with two
+// successors (steady state: the next kernels' copies compete with it), the
+// second on the first's clock (the gap from the first's last block end to
+// the second's first wait return is the dependency's cost); launch(i, out)
+// runs launch i into out.
 void print_timelines(const std::function<void(int, float*)>& launch, int nc, int64_t rows,
                      float* yd, const std::vector<int>& ablate, cudaStream_t s) {
   std::vector<int> tl_bits = {0};
   tl_bits.insert(tl_bits.end(), ablate.begin(), ablate.end());
-  float* ys;  // the other launches' results
+  float *ys, *y2;  // the other launches' results; the second recorded launch's steps
   CK(cudaMalloc(&ys, static_cast<size_t>(rows) * 4));
+  CK(cudaMalloc(&y2, static_cast<size_t>(rows) * 4));
   const auto plain = [&](int i) { launch(i, ys); };
   for (int bits : tl_bits) {
     const int n = launches_for(plain, nc, s), target = n - 3;
     auto op = [&](int i) {
-      kiln::cuda::set_matvec_ablation(i == target ? bits | 8 : bits);
-      launch(i, i == target ? yd : ys);
+      const bool rec = i == target || i == target + 1;
+      kiln::cuda::set_matvec_ablation(rec ? bits | 8 : bits);
+      launch(i, i == target ? yd : i == target + 1 ? y2 : ys);
     };
     CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(rows) * 4, s));
+    CK(cudaMemsetAsync(y2, 0xFF, static_cast<size_t>(rows) * 4, s));
     const double us = 1e6 * time_op(op, n, s);
     kiln::cuda::set_matvec_ablation(0);
-    std::vector<uint32_t> tl(static_cast<size_t>(rows));
+    std::vector<uint32_t> tl(static_cast<size_t>(rows)), tl2(tl.size());
     CK(cudaMemcpy(tl.data(), yd, tl.size() * 4, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(tl2.data(), y2, tl2.size() * 4, cudaMemcpyDeviceToHost));
     std::printf("  ablate %d (%.2f us)", bits, us);
-    print_timeline(tl);
+    const auto origin = print_timeline(tl);
+    std::printf("  ablate %d next launch", bits);
+    print_timeline(tl2, &origin);
   }
   CK(cudaFree(ys));
+  CK(cudaFree(y2));
 }
 
 }  // namespace

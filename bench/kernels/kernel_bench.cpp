@@ -22,7 +22,8 @@
 // the tensor-core kernel and any other the automatic choice).
 // --floor: at 1 column, also time the dependent-read floors of the weight
 // bytes (read_ceiling.h): what a kernel that only copies them (and x) under
-// programmatic dependent launch takes. --ablate 1,2,4: at 1 column, time the
+// programmatic dependent launch takes, and what one SM can pull (the same
+// copies on a quarter to all of the SMs). --ablate 1,2,4: at 1 column, time the
 // staged kernels with their dot products (1), x fill (2) or wait (4) left
 // out (results wrong; timing only, docs/perf.md v9). --timeline: at 1
 // column, the staged kernel's per-block step times (matvec_staged.cuh,
@@ -236,7 +237,8 @@ constexpr const char* kHelp =
     "  --x f32,q8     decode with x as given (F32) and/or quantized beforehand (Q8)\n"
     "  --variants V   at 1-8 columns, every listed decode kernel choice (0 = automatic;\n"
     "                 src/backend/cuda/choice.h and kernels.h)\n"
-    "  --floor        at 1 column, the dependent-read floors of the weight bytes\n"
+    "  --floor        at 1 column, the dependent-read floors of the weight bytes, and the\n"
+    "                 copy rate per SM on 1/4 to all of the SMs\n"
     "  --ablate B     at 1 column, the staged kernel with parts left out (1 dots, 2 x fill,\n"
     "                 4 wait; timing only)\n"
     "  --timeline     at 1 column, the staged kernel's per-block step times in two\n"
@@ -391,6 +393,18 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
     std::printf("  floor: dependent read %3d KB x %d %-7s %-7s %-4s %.2f us = %.0f GB/s\n",
                 c.chunk_bytes >> 10, c.nbuf, c.wait ? "wait" : "no-wait",
                 c.tma ? "tma" : "cp.async", c.x ? "+x" : "", us, bytes / us / 1e3);
+  }
+  // What one SM can pull: the same copies (TMA, two 96 KB buffers, one block
+  // per SM, plain launches so that one launch runs at a time) on a quarter,
+  // half, three quarters and all of the SMs.
+  for (int part = 1; part <= 4; ++part) {
+    const int blocks = sms * part / 4;
+    const kiln::bench::DependentRead c{96 << 10, 2, false, true, nullptr, false};
+    const double us = t_us([&](int i) {
+      CK(kiln::bench::launch_read_dependent(wd[i % nc], bytes, c, out, blocks, s));
+    });
+    std::printf("  floor: plain tma 96 KB x 2 on %3d SMs %.2f us = %.0f GB/s, %.1f GB/s per SM\n",
+                blocks, us, bytes / us / 1e3, bytes / us / 1e3 / blocks);
   }
 }
 

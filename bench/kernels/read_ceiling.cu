@@ -122,28 +122,35 @@ __global__ void __launch_bounds__(kDepThreads, 1)
 
 template <int NBUF, bool TMA>
 cudaError_t launch_dep(const void* p, size_t bytes, int chunk_bytes, bool wait, const float* x,
-                       uint32_t* out, int blocks, cudaStream_t stream) {
+                       bool pdl, uint32_t* out, int blocks, cudaStream_t stream) {
   auto* kernel = read_dependent_kernel<NBUF, TMA>;
   const size_t smem = static_cast<size_t>(NBUF) * chunk_bytes;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024);
   if (attr != cudaSuccess) return attr;
+  const auto* src = static_cast<const uint4*>(p);
+  const auto n16 = static_cast<int64_t>(bytes / 16);
+  const auto* x4 = reinterpret_cast<const float4*>(x);
+  if (!pdl) {
+    kernel<<<blocks, kDepThreads, smem, stream>>>(src, n16, chunk_bytes / 16, wait ? 1 : 0, x4,
+                                                  out);
+    return cudaGetLastError();
+  }
   return kiln::cuda::launch_pdl(kernel, static_cast<unsigned>(blocks), kDepThreads, smem, stream,
-                                static_cast<const uint4*>(p), static_cast<int64_t>(bytes / 16),
-                                chunk_bytes / 16, wait ? 1 : 0, reinterpret_cast<const float4*>(x),
-                                out);
+                                src, n16, chunk_bytes / 16, wait ? 1 : 0, x4, out);
 }
 
 template <bool TMA>
-cudaError_t launch_dep_n(const void* p, size_t bytes, int chunk_bytes, int nbuf, bool wait,
-                         const float* x, uint32_t* out, int blocks, cudaStream_t stream) {
-  switch (nbuf) {
+cudaError_t launch_dep_n(const void* p, size_t bytes, const DependentRead& d, uint32_t* out,
+                         int blocks, cudaStream_t stream) {
+  const int c = d.chunk_bytes;
+  switch (d.nbuf) {
     case 1:
-      return launch_dep<1, TMA>(p, bytes, chunk_bytes, wait, x, out, blocks, stream);
+      return launch_dep<1, TMA>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
     case 2:
-      return launch_dep<2, TMA>(p, bytes, chunk_bytes, wait, x, out, blocks, stream);
+      return launch_dep<2, TMA>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
     case 4:
-      return launch_dep<4, TMA>(p, bytes, chunk_bytes, wait, x, out, blocks, stream);
+      return launch_dep<4, TMA>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -163,10 +170,8 @@ cudaError_t launch_read_dependent(const void* p, size_t bytes, const DependentRe
   if (d.chunk_bytes % 16 != 0 || d.chunk_bytes <= 0 ||
       static_cast<int64_t>(d.nbuf) * d.chunk_bytes > 200 * 1024)
     return cudaErrorInvalidValue;
-  return d.tma
-             ? launch_dep_n<true>(p, bytes, d.chunk_bytes, d.nbuf, d.wait, d.x, out, blocks, stream)
-             : launch_dep_n<false>(p, bytes, d.chunk_bytes, d.nbuf, d.wait, d.x, out, blocks,
-                                   stream);
+  return d.tma ? launch_dep_n<true>(p, bytes, d, out, blocks, stream)
+               : launch_dep_n<false>(p, bytes, d, out, blocks, stream);
 }
 
 cudaError_t launch_dependent_empty(uint32_t* out, int blocks, cudaStream_t stream) {

@@ -24,6 +24,7 @@ struct DependentRead {
   bool wait = true;
   bool tma = false;
   const float* x = nullptr;
+  bool pdl = true;  // false: a plain launch (starts only after the previous kernel ends)
 };
 cudaError_t launch_read_dependent(const void* p, size_t bytes, const DependentRead& d,
                                   uint32_t* out, int blocks, cudaStream_t stream);

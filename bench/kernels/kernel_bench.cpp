@@ -49,6 +49,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend/cuda/kernels.h"
@@ -399,12 +400,16 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
   // half, three quarters and all of the SMs.
   for (int part = 1; part <= 4; ++part) {
     const int blocks = sms * part / 4;
-    const kiln::bench::DependentRead c{96 << 10, 2, false, true, nullptr, false};
-    const double us = t_us([&](int i) {
-      CK(kiln::bench::launch_read_dependent(wd[i % nc], bytes, c, out, blocks, s));
-    });
-    std::printf("  floor: plain tma 96 KB x 2 on %3d SMs %.2f us = %.0f GB/s, %.1f GB/s per SM\n",
-                blocks, us, bytes / us / 1e3, bytes / us / 1e3 / blocks);
+    for (const auto& [kb, nbuf, tma] : {std::tuple{96, 2, true}, {48, 4, true}, {96, 2, false}}) {
+      const kiln::bench::DependentRead c{kb << 10, nbuf, false, tma, nullptr, false};
+      const double us = t_us([&](int i) {
+        CK(kiln::bench::launch_read_dependent(wd[i % nc], bytes, c, out, blocks, s));
+      });
+      std::printf(
+          "  floor: plain %-8s %d KB x %d on %3d SMs %.2f us = %.0f GB/s, %.1f GB/s per SM\n",
+          tma ? "tma" : "cp.async", kb, nbuf, blocks, us, bytes / us / 1e3,
+          bytes / us / 1e3 / blocks);
+    }
   }
 }
 

@@ -47,6 +47,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -413,18 +414,19 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
   }
 }
 
-// Prints the staged kernel's step times (ablation bit 8; layout: kernels.h,
-// kStepWords per block) read back from y: per step, the median and max over
-// blocks, in us from the earliest return from griddepcontrol.wait.
-// origin (optional): times from that earlier launch's first wait return
-// instead of this one's (origin->first: its %globaltimer base, second: the
-// wait return in ns from it); returns this launch's own origin.
-std::pair<uint32_t, double> print_timeline(const std::vector<uint32_t>& y,
-                                           const std::pair<uint32_t, double>* origin = nullptr) {
+// A step time never written: y is filled with 0xFF bytes before the launch.
+constexpr uint32_t kUnset = 0xFFFFFFFFu;
+
+// The blocks of y that hold step times (ablation bit 8; layout: kernels.h,
+// kStepWords per block), each with its SM clock in GHz; empty where the
+// kernel wrote no step times.
+struct StepBlocks {
+  std::vector<std::array<uint32_t, kiln::cuda::kStepWords>> blocks;
+  std::vector<double> ghz;
+};
+StepBlocks step_blocks(const std::vector<uint32_t>& y) {
   using namespace kiln::cuda;
-  constexpr uint32_t kUnset = 0xFFFFFFFFu;  // y was filled with 0xFF bytes
-  std::vector<std::array<uint32_t, kStepWords>> blocks;
-  std::vector<double> ghz;  // each block's SM clock
+  StepBlocks sb;
   for (size_t b = 0; (b + 1) * kStepWords <= y.size(); ++b) {
     std::array<uint32_t, kStepWords> e;
     std::memcpy(e.data(), &y[b * kStepWords], sizeof e);
@@ -434,12 +436,30 @@ std::pair<uint32_t, double> print_timeline(const std::vector<uint32_t>& y,
     const double clock_ghz = static_cast<double>(e[kStepEnd]) / e[kStepNanos];
     if (e[kStepWait] > e[kStepX] || e[kStepX] > e[kStepEnd] || clock_ghz < 0.5 || clock_ghz > 3)
       break;
-    blocks.push_back(e);
-    ghz.push_back(clock_ghz);
+    sb.blocks.push_back(e);
+    sb.ghz.push_back(clock_ghz);
   }
+  return sb;
+}
+
+// A launch's first return from griddepcontrol.wait: its blocks' lowest
+// %globaltimer start (low bits) and the wait return in ns from it.
+struct TimelineOrigin {
+  uint32_t g_min;
+  double t0_ns;
+};
+
+// Prints the staged kernel's step times read back from y: per step, the
+// median and max over blocks, in us from the earliest return from
+// griddepcontrol.wait, or, given origin, from that earlier launch's. Returns
+// this launch's own origin (none without step times).
+std::optional<TimelineOrigin> print_timeline(const std::vector<uint32_t>& y,
+                                             const std::optional<TimelineOrigin>& origin = {}) {
+  using namespace kiln::cuda;
+  auto [blocks, ghz] = step_blocks(y);
   if (blocks.empty()) {
     std::printf(" timeline: none (not the staged kernel, or too few rows)\n");
-    return {0, 0.0};
+    return std::nullopt;
   }
   uint32_t g_min = blocks[0][0], g_max = blocks[0][0];
   for (const auto& e : blocks) {
@@ -459,12 +479,12 @@ std::pair<uint32_t, double> print_timeline(const std::vector<uint32_t>& y,
   };
   double t0 = 1e30;
   for (const auto& e : blocks) t0 = std::min(t0, ns(e, kStepWait));
-  const std::pair<uint32_t, double> own{g_min, t0};
-  if (origin != nullptr) {
+  const TimelineOrigin own{g_min, t0};
+  if (origin) {
     // This launch's clock base relative to the origin's (wraps: signed difference).
-    const double shift = static_cast<double>(static_cast<int32_t>(g_min - origin->first));
-    std::printf(" [first wait at %.2f us]", (t0 + shift - origin->second) / 1e3);
-    t0 = origin->second - shift;
+    const double shift = static_cast<double>(static_cast<int32_t>(g_min - origin->g_min));
+    std::printf(" [first wait at %.2f us]", (t0 + shift - origin->t0_ns) / 1e3);
+    t0 = origin->t0_ns - shift;
   }
   // Block starts (negative: before the first wait return, i.e. while the
   // previous kernel still ran), median/earliest.
@@ -523,7 +543,7 @@ void print_timelines(const std::function<void(int, float*)>& launch, int nc, int
     std::printf("  ablate %d (%.2f us)", bits, us);
     const auto origin = print_timeline(tl);
     std::printf("  ablate %d next launch", bits);
-    print_timeline(tl2, &origin);
+    print_timeline(tl2, origin);
   }
   CK(cudaFree(ys));
   CK(cudaFree(y2));

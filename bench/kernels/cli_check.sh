@@ -23,6 +23,7 @@ expect 1 "--variants: 0\.\." --variants 999
 expect 1 "--shapes: llama7b, tinyllama, all" --shapes llama8b
 expect 1 "bad shape '10x100'" --shapes 10x100
 expect 1 "--x: f32 or q8" --x f16
+expect 1 "--y: f32, f16 or bf16" --y q8
 expect 1 "unknown or incomplete option '--bogus'" --bogus
 expect 1 "unknown or incomplete option '--cols'" --cols
 [ $fail = 0 ] && echo "cli_check: kernel_bench arguments OK"

@@ -55,6 +55,7 @@
 
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/matmul.h"
+#include "quant/fp16.h"
 #include "read_ceiling.h"
 #include "ref.h"
 
@@ -107,6 +108,30 @@ bool same_name(const std::string& a, const std::string& b) {
     return std::tolower(static_cast<unsigned char>(x)) ==
            std::tolower(static_cast<unsigned char>(y));
   });
+}
+
+const char* yname(kiln::cuda::ActType t) {
+  return t == kiln::cuda::ActType::F16 ? "f16" : t == kiln::cuda::ActType::BF16 ? "bf16" : "f32";
+}
+
+// Relative rounding of an output of type t (half an ulp; 0 for F32).
+double output_rounding(kiln::cuda::ActType t) {
+  return t == kiln::cuda::ActType::F16 ? 0x1p-11 : t == kiln::cuda::ActType::BF16 ? 0x1p-8 : 0;
+}
+
+// n outputs of type t at yd, as floats.
+std::vector<float> read_output(const void* yd, int64_t n, kiln::cuda::ActType t) {
+  std::vector<float> y(static_cast<size_t>(n));
+  if (t == kiln::cuda::ActType::F32) {
+    CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
+    return y;
+  }
+  std::vector<uint16_t> h(y.size());
+  CK(cudaMemcpy(h.data(), yd, h.size() * 2, cudaMemcpyDeviceToHost));
+  for (size_t i = 0; i < h.size(); ++i)
+    y[i] = t == kiln::cuda::ActType::F16 ? kiln::quant::fp16_to_f32(h[i])
+                                         : kiln::quant::bf16_to_f32(h[i]);
+  return y;
 }
 
 // Median per-op seconds: a graph of `launches` calls of op(i), replayed.
@@ -195,6 +220,7 @@ struct Options {
   // --x f32,q8: the decode route's activations as given (F32) and/or
   // quantized beforehand (ActType::Q8, quantized types only).
   std::vector<bool> xq8 = {false};
+  kiln::cuda::ActType ytype = kiln::cuda::ActType::F32;  // --y: the output type
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -224,7 +250,7 @@ std::vector<long long> int_list(const char* flag, const std::string& v, long lon
 constexpr const char* kUsage =
     "usage: kernel_bench [--quick] [--json F] [--types a,b] [--shapes "
     "llama7b|tinyllama|all|RxK,...] [--cols 1,2] [--variants 0,1] [--floor] "
-    "[--ablate 1,2] [--timeline] [--x f32,q8]\n";
+    "[--ablate 1,2] [--timeline] [--x f32,q8] [--y f32|f16|bf16]\n";
 
 constexpr const char* kHelp =
     "Correctness and speed of the CUDA matmul kernels (y = W x) on this GPU.\n"
@@ -237,6 +263,8 @@ constexpr const char* kHelp =
     "  --cols C       column counts (default 1,2,4,8,16,64,512; 1..4096)\n"
     "  --quick        columns 1,8,16,512\n"
     "  --x f32,q8     decode with x as given (F32) and/or quantized beforehand (Q8)\n"
+    "  --y T          the output type, f32 (default), f16 or bf16 (tolerances widened by\n"
+    "                 its rounding, half an ulp)\n"
     "  --variants V   at 1-8 columns, every listed decode kernel choice (0 = automatic;\n"
     "                 src/backend/cuda/choice.h and kernels.h)\n"
     "  --floor        at 1 column, the dependent-read floors of the weight bytes, and the\n"
@@ -295,6 +323,15 @@ Options parse(int argc, char** argv) {
         }
         o.xq8.push_back(n == "q8");
       }
+    } else if (a == "--y" && has_val) {
+      const std::string n = argv[++i];
+      if (n != "f32" && n != "f16" && n != "bf16") {
+        std::fprintf(stderr, "--y: f32, f16 or bf16, not '%s'\n", n.c_str());
+        std::exit(1);
+      }
+      o.ytype = n == "f32"   ? kiln::cuda::ActType::F32
+                : n == "f16" ? kiln::cuda::ActType::F16
+                             : kiln::cuda::ActType::BF16;
     } else if (a == "--cols" && has_val) {
       o.cols.clear();
       for (long long c : int_list("--cols", argv[++i], 1, 4096)) o.cols.push_back(c);
@@ -663,17 +700,18 @@ int main(int argc, char** argv) {
               kiln::cuda::set_matvec_variant(variant);
               auto run = [&](int i) {
                 const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-                check_status(gemm ? ctx.matmul_gemm(wv, xin, xtype, ncols, yd, s)
-                                  : kiln::cuda::matvec(wv, xin, xtype, ncols, yd, s));
+                check_status(gemm ? ctx.matmul_gemm(wv, xin, xtype, ncols, yd, opt.ytype, s)
+                                  : kiln::cuda::matvec(wv, xin, xtype, ncols, yd, opt.ytype, s));
               };
               CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
               run(0);
               CK(cudaStreamSynchronize(s));
               CK(cudaGetLastError());
-              std::vector<float> y(static_cast<size_t>(ncols * sh.rows));
-              CK(cudaMemcpy(y.data(), yd, y.size() * 4, cudaMemcpyDeviceToHost));
+              const std::vector<float> y = read_output(yd, ncols * sh.rows, opt.ytype);
               const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
-              const double tol = kiln::kref::input_tolerance(t, gemm);
+              // An F16/BF16 y adds its rounding (half an ulp, relative) to every error bound.
+              const double yround = output_rounding(opt.ytype);
+              const double tol = kiln::kref::input_tolerance(t, gemm) + yround;
               // Int8 activations: the integer math checked tightly on the same int8 x (ref8).
               const bool q8 = kiln::kref::int8_activations(t, gemm);
               const double err8 =
@@ -682,11 +720,10 @@ int main(int argc, char** argv) {
               CK(cudaMemsetAsync(yd, 0xFF, y.size() * 4, s));
               run(0);
               CK(cudaStreamSynchronize(s));
-              std::vector<float> y2(y.size());
-              CK(cudaMemcpy(y2.data(), yd, y2.size() * 4, cudaMemcpyDeviceToHost));
+              const std::vector<float> y2 = read_output(yd, ncols * sh.rows, opt.ytype);
               const bool repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
               const bool pass = chk.all_finite && chk.rel_err <= tol && repro &&
-                                err8 <= kiln::kref::tolerance(t, gemm);
+                                err8 <= kiln::kref::tolerance(t, gemm) + yround;
               failures += pass ? 0 : 1;
               const double sec = time_op(run, launches_for(run, nc, s), s);
               if (!gemm && ncols == 1 && read_us == 0) {
@@ -725,6 +762,7 @@ int main(int argc, char** argv) {
                         {"route", gemm ? "gemm" : "decode"},
                         {"variant", variant},
                         {"x", use_q8 ? "q8" : "f32"},
+                        {"y", yname(opt.ytype)},
                         {"us", sec * 1e6},
                         {"weight_gbs", gbs},
                         {"pct_copy_bw", 100 * gbs / copy_bw},
@@ -752,6 +790,10 @@ int main(int argc, char** argv) {
                 std::snprintf(buf + used, sizeof buf - used, " err8 %.1e", err8);
               }
               if (use_q8) std::strncat(buf, " x=q8", sizeof buf - std::strlen(buf) - 1);
+              if (opt.ytype != kiln::cuda::ActType::F32) {
+                const size_t used = std::strlen(buf);
+                std::snprintf(buf + used, sizeof buf - used, " y=%s", yname(opt.ytype));
+              }
               std::puts(buf);
               std::fflush(stdout);
               table.push_back(buf);

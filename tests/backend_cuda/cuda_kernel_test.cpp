@@ -5,7 +5,10 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -173,6 +176,72 @@ class CudaMatmulTest : public ::testing::TestWithParam<GgmlType> {
         << "MatmulContext::matmul with Q8 x differs from matvec";
   }
 
+  // y as F16 and BF16 against the F32 y of the same call. Decode (matvec,
+  // kernel choice v as set_matvec_variant): each kernel sums in F32 and
+  // rounds once as it stores, so the half y must be the F32 y rounded to
+  // nearest even, bit for bit. GEMM (matmul_gemm, a context whose output
+  // scratch holds 16 columns): F32 into the scratch, then rounded, so up to
+  // 16 columns (the F32 y's own cuBLAS call) bit for bit too, and 40 columns
+  // (three calls, whose F32 sums may differ from one call's in the last
+  // bits) within half an ulp.
+  void check_output_types(int64_t rows, int64_t k, int64_t ncols, bool gemm, int v = 0) {
+    const GgmlType t = GetParam();
+    SCOPED_TRACE(std::string(ggml_type_name(static_cast<uint32_t>(t))) + " " +
+                 std::to_string(rows) + "x" + std::to_string(k) + " ncols " +
+                 std::to_string(ncols) + (gemm ? " gemm" : " decode variant " + std::to_string(v)));
+    const uint64_t seed = static_cast<uint64_t>(rows * 17 + k * 3 + ncols);
+    const auto host = kref::random_weights(t, rows, k, seed);
+    std::vector<uint8_t> packed(packed_bytes(t, rows, k));
+    ASSERT_TRUE(pack_weights(t, host.data(), rows, k, packed.data()).is_ok());
+    const auto x = kref::random_activations(ncols * k, seed + 1);
+    const size_t n = static_cast<size_t>(ncols * rows);
+    DevBuf<uint8_t> wd(packed.size());
+    DevBuf<float> xd(x.size()), yd(n);
+    ASSERT_EQ(cudaMemcpy(wd.p, packed.data(), packed.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(xd.p, x.data(), x.size() * 4, cudaMemcpyHostToDevice), cudaSuccess);
+    const WeightView w{t, rows, k, wd.p};
+    std::unique_ptr<MatmulContext> ctx;
+    if (gemm) {
+      auto c = MatmulContext::create(rows, k, ncols, 16 * rows);
+      ASSERT_TRUE(c.is_ok()) << c.status().message();
+      ctx = std::move(c).value();
+    }
+    set_matvec_variant(v);
+    const auto run = [&](void* out, ActType yt) {
+      const Status st = gemm ? ctx->matmul_gemm(w, xd.p, ActType::F32, ncols, out, yt, nullptr)
+                             : matvec(w, xd.p, ActType::F32, ncols, out, yt, nullptr);
+      EXPECT_TRUE(st.is_ok()) << st.message();
+      EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    };
+    std::vector<float> y32(n);
+    ASSERT_EQ(cudaMemset(yd.p, 0xFF, n * 4), cudaSuccess);
+    run(yd.p, ActType::F32);
+    ASSERT_EQ(cudaMemcpy(y32.data(), yd.p, n * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    double amax = 0;
+    for (float v32 : y32) amax = std::max(amax, std::fabs(static_cast<double>(v32)));
+    for (const ActType yt : {ActType::F16, ActType::BF16}) {
+      const bool bf = yt == ActType::BF16;
+      SCOPED_TRACE(bf ? "y bf16" : "y f16");
+      std::vector<uint16_t> yh(n);
+      ASSERT_EQ(cudaMemset(yd.p, 0xFF, n * 2), cudaSuccess);
+      run(yd.p, yt);
+      ASSERT_EQ(cudaMemcpy(yh.data(), yd.p, n * 2, cudaMemcpyDeviceToHost), cudaSuccess);
+      const bool exact = !gemm || ncols <= ctx->output_chunk(rows);
+      const double ulp = (bf ? 0x1p-8 : 0x1p-11) * 1.01;  // half an ulp, relative, 1% slack
+      int bad = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (exact) {
+          bad += yh[i] != (bf ? quant::f32_to_bf16(y32[i]) : quant::f32_to_fp16(y32[i]));
+          continue;
+        }
+        const double got = bf ? quant::bf16_to_f32(yh[i]) : quant::fp16_to_f32(yh[i]);
+        bad += !(std::fabs(got - y32[i]) <= ulp * std::fabs(y32[i]) + 1e-5 * amax);
+      }
+      EXPECT_EQ(bad, 0) << "outputs not the F32 outputs rounded";
+    }
+    set_matvec_variant(0);
+  }
+
   std::vector<Case> cases() const {
     // {40, 11264}: K beyond one shared-memory tile of the decode kernel at 8 columns.
     std::vector<Case> c = {{77, 256}, {300, 768}, {1000, 2048}, {40, 11264}};
@@ -260,6 +329,22 @@ TEST_P(CudaMatmulTest, DecodeQ8ActivationsMatchF32) {
   set_matvec_variant(0);
 }
 
+// y as F16/BF16 on every decode kernel (the automatic choice at 1, 2, 3
+// and 8 columns; the register, tensor-core and staged kernels forced) and on
+// the GEMM route (cuBLAS writing the half type itself, and F32 in chunks
+// rounded into y).
+TEST_P(CudaMatmulTest, HalfOutputsAreRoundedF32Outputs) {
+  for (const Case& c : {Case{300, 768}, Case{1000, 2048}, Case{40, 11264}}) {
+    for (int64_t n : {1, 2, 3, 8}) check_output_types(c.rows, c.k, n, false);
+    check_output_types(c.rows, c.k, 1, false, 1);
+    check_output_types(c.rows, c.k, 5, false, 1);
+    check_output_types(c.rows, c.k, 5, false, 2);
+    check_output_types(c.rows, c.k, 1, false, kFirstStagedVariant);
+    check_output_types(c.rows, c.k, 2, false, kFirstStagedVariant);
+  }
+  for (int64_t n : {16, 40}) check_output_types(300, 768, n, true);
+}
+
 TEST_P(CudaMatmulTest, GemmMatchesReference) {
   for (const Case& c : cases()) {
     for (int64_t n : {16, 40}) check(c.rows, c.k, n, true);
@@ -297,6 +382,15 @@ TEST(CudaMatmulValidation, RejectsBadInput) {
                    ->matmul_gemm(WeightView{GgmlType::Q4_0, 4, 256, dummy}, dummy, ActType::Q8, 16,
                                  reinterpret_cast<float*>(dummy), nullptr)
                    .is_ok());
+  // Outputs: F32, F16 or BF16, never Q8 or null.
+  const WeightView w{GgmlType::Q4_0, 4, 256, dummy};
+  EXPECT_FALSE(matvec(w, dummy, ActType::F32, 1, dummy, ActType::Q8, nullptr).is_ok());
+  EXPECT_FALSE(matvec(w, dummy, ActType::F32, 1, nullptr, ActType::F16, nullptr).is_ok());
+  EXPECT_FALSE(
+      ctx.value()->matmul_gemm(w, dummy, ActType::F32, 16, dummy, ActType::Q8, nullptr).is_ok());
+  EXPECT_FALSE(
+      ctx.value()->matmul(w, dummy, ActType::F32, 16, nullptr, ActType::BF16, nullptr).is_ok());
+  EXPECT_FALSE(MatmulContext::create(64, 256, 16, -1).is_ok());
 }
 
 // The XBlocks of quantize_activations against the reference rounding

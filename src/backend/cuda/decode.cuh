@@ -106,11 +106,24 @@ __device__ __forceinline__ uint32_t half_scale(const uint4& scales, int h, int c
 __device__ __forceinline__ uint32_t q5_bits(uint32_t qh, int k) {
   return __funnelshift_r(qh, qh, k) & 0x10101010u;
 }
+// y[i] = v in y's type (ytype 0/1/2 = F32/F16/BF16, kernels.h YOut),
+// rounded to nearest even for F16/BF16. The kernels take y and ytype as
+// parameters of their own, y __restrict__ as the F32 y was (perf.md v70).
+__device__ __forceinline__ void store_y(void* __restrict__ y, int ytype, int64_t i, float v) {
+  if (ytype == 0) {
+    static_cast<float*>(y)[i] = v;
+  } else if (ytype == 1) {
+    static_cast<__half*>(y)[i] = __float2half_rn(v);
+  } else {
+    static_cast<__nv_bfloat16*>(y)[i] = __float2bfloat16_rn(v);
+  }
+}
+
 // Sums every acc[r][c] over the warp; lane 0 writes y[c * rows + row0 + r]
 // for the rows that exist (row0 + r < rows). y: [NC][rows].
 template <int R, int NC>
 __device__ __forceinline__ void warp_sum_store(float (&acc)[R][NC], int lane, int row0, int rows,
-                                               float* y) {
+                                               void* __restrict__ y, int ytype) {
 #pragma unroll
   for (int r = 0; r < R; ++r) {
 #pragma unroll
@@ -118,7 +131,8 @@ __device__ __forceinline__ void warp_sum_store(float (&acc)[R][NC], int lane, in
       float v = acc[r][c];
 #pragma unroll
       for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-      if (lane == 0 && row0 + r < rows) y[static_cast<int64_t>(c) * rows + row0 + r] = v;
+      if (lane == 0 && row0 + r < rows)
+        store_y(y, ytype, static_cast<int64_t>(c) * rows + row0 + r, v);
     }
   }
 }

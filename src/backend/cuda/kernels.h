@@ -33,15 +33,23 @@ inline Planes make_planes(GgmlType t, const void* data, int64_t rows, int64_t co
 inline constexpr int kXTypeQ8 = 3;
 inline constexpr int kXBlockBytes = 48;
 
+// The output of a launcher: y as F32, F16 or BF16 (type 0/1/2, the xtype
+// codes). The kernels sum in F32 and round once when they store (to nearest
+// even), so an F16/BF16 y is the F32 y rounded, bit for bit.
+struct YOut {
+  void* p = nullptr;
+  int type = 0;
+};
+inline constexpr bool valid_ytype(int t) { return t >= 0 && t <= 2; }
+
 // y[c][r] = sum_k W[r][k] x[c][k] for c < nc (1..8); x: [nc][K] of xtype,
-// y: [nc][rows] F32. kXTypeQ8 only for the quantized types (those whose decode
-// rounds the activations to int8; cudaErrorInvalidValue for F16/BF16): the
-// result is then bit for bit the one of the F32 x it was quantized from, and
-// the kernels copy 1.5 bytes per element instead of loading and rounding x
-// (perf.md v53).
+// y: [nc][rows] of y.type (cudaErrorInvalidValue for another type). kXTypeQ8 only for the quantized
+// types (those whose decode rounds the activations to int8; cudaErrorInvalidValue for F16/BF16):
+// the result is then bit for bit the one of the F32 x it was quantized from, and the kernels
+// copy 1.5 bytes per element instead of loading and rounding x (perf.md v53).
 template <GgmlType T>
 cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
-                          float* y, cudaStream_t stream);
+                          YOut y, cudaStream_t stream);
 
 // Kernel choice of launch_matvec at one column, for kernel_bench's sweep and
 // the tests: 0 = automatic (the default); 1 = the register kernel with its

@@ -53,8 +53,8 @@ bool use_pipeline(int nc, int64_t blocks) {
 
 // F32 kernel (F16/BF16 weights, and any type without an IDot).
 template <GgmlType T, int NC, bool PIPE>
-cudaError_t launch_matvec_f32_k(const Planes& w, int rows, int K, const void* x, int xtype,
-                                float* y, cudaStream_t stream) {
+cudaError_t launch_matvec_f32_k(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
+                                cudaStream_t stream) {
   constexpr int kMaxTile = kMatvecTileFloats / NC / 256 * 256;
   constexpr size_t kMaxSmem = matvec_smem_bytes<T>(NC, kMaxTile);
   auto* kernel = matvec_kernel<T, NC, kMatvecRows, PIPE>;
@@ -65,12 +65,13 @@ cudaError_t launch_matvec_f32_k(const Planes& w, int rows, int K, const void* x,
   const int tile_k = K <= kMaxTile ? K : kMaxTile;
   const int rows_per_block = kMatvecWarps * kMatvecRows;
   return launch_pdl(kernel, (rows + rows_per_block - 1) / rows_per_block, kMatvecWarps * 32,
-                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y, tile_k);
+                    matvec_smem_bytes<T>(NC, tile_k), stream, w, rows, K, x, xtype, y.p, y.type,
+                    tile_k);
 }
 
 // pipe: -1 = the measured choice (use_pipeline), 0 = off, 1 = on (NC <= 2).
 template <GgmlType T, int NC>
-cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                               cudaStream_t stream, int pipe = -1) {
   const int64_t blocks = (rows + kMatvecWarps * kMatvecRows - 1) / (kMatvecWarps * kMatvecRows);
   if constexpr (NC <= 2) {
@@ -85,8 +86,8 @@ cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, i
 // the grid is capped at the resident block count (persistent blocks stage x
 // once and loop over row groups).
 template <GgmlType T, int NC, int R, int W, bool PIPE>
-cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x, int xtype,
-                                float* y, cudaStream_t stream) {
+cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
+                                cudaStream_t stream) {
   constexpr int kMaxTile = matvec_int_max_tile<T>(NC);
   constexpr size_t kMaxSmem = matvec_int_smem_bytes<T>(NC, kMaxTile);
   auto* kernel = matvec_int_kernel<T, NC, R, W, PIPE>;
@@ -103,11 +104,12 @@ cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x,
     if (e != cudaSuccess) return e;
     if (per_sm > 0 && sm_count() > 0) blocks = std::min(blocks, per_sm * sm_count());
   }
-  return launch_pdl(kernel, blocks, W * 32, smem, stream, w, rows, K, x, xtype, y, tile_k);
+  return launch_pdl(kernel, blocks, W * 32, smem, stream, w, rows, K, x, xtype, y.p, y.type,
+                    tile_k);
 }
 
 template <GgmlType T, int NC, int R, int W>
-cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                               cudaStream_t stream, int pipe = -1) {
   if constexpr (NC <= 2) {
     if (pipe == 1 || (pipe < 0 && use_pipeline<matvec_int_kernel<T, NC, R, W, true>>(
@@ -122,7 +124,7 @@ cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, i
 // caller then uses the register kernel.
 template <GgmlType T, int R, bool LG = false, int NC = 1>
 cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void* x, int xtype,
-                                   float* y, cudaStream_t stream, const StagedConfig& c) {
+                                   YOut y, cudaStream_t stream, const StagedConfig& c) {
   constexpr int W = kStagedWarps;
   if (c.rows_per_stage < R || c.rows_per_stage % R != 0 || (W * R) % c.rows_per_stage != 0)
     return cudaErrorNotSupported;
@@ -147,8 +149,8 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
                   : c.pre_wait_stages > 0 && c.pre_wait_stages < nstg ? c.pre_wait_stages
                                                                       : static_cast<int>(nstg);
   return launch_pdl(kernel, static_cast<unsigned>(grid), W * 32, static_cast<size_t>(smem), stream,
-                    w, rows, K, x, xtype, y, c.rows_per_stage, static_cast<int>(nstg), pre,
-                    matvec_ablation());
+                    w, rows, K, x, xtype, y.p, y.type, c.rows_per_stage, static_cast<int>(nstg),
+                    pre, matvec_ablation());
 }
 
 // F16/BF16 one-column kernel on the tensor cores (matvec_mma.cuh): grid
@@ -156,7 +158,7 @@ cudaError_t launch_matvec_staged_r(const Planes& w, int rows, int K, const void*
 // (rows_per_stage and rows_per_warp do not apply); cudaErrorNotSupported
 // where K is not a multiple of 256 or one ring level does not fit.
 template <GgmlType T>
-cudaError_t launch_matvec_mma(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+cudaError_t launch_matvec_mma(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                               cudaStream_t stream, const StagedConfig& c) {
   if (K % mma16::kChunk != 0) return cudaErrorNotSupported;
   const int sms = sm_count();
@@ -175,12 +177,13 @@ cudaError_t launch_matvec_mma(const Planes& w, int rows, int K, const void* x, i
   if (attr != cudaSuccess) return attr;
   return launch_pdl(kernel, static_cast<unsigned>(grid), mma16::kWarps * 32,
                     static_cast<size_t>(head + nb * mma16::kLevelBytes), stream, w.p[0], rows, K, x,
-                    xtype, y, static_cast<int>(tiles), static_cast<int>(nb), matvec_ablation());
+                    xtype, y.p, y.type, static_cast<int>(tiles), static_cast<int>(nb),
+                    matvec_ablation());
 }
 
 template <GgmlType T>
-cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x, int xtype,
-                                 float* y, cudaStream_t stream, const StagedConfig& c) {
+cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
+                                 cudaStream_t stream, const StagedConfig& c) {
   if constexpr (T == GgmlType::F16 || T == GgmlType::BF16) {
     return launch_matvec_mma<T>(w, rows, K, x, xtype, y, stream, c);
   } else {
@@ -201,7 +204,7 @@ cudaError_t launch_matvec_staged(const Planes& w, int rows, int K, const void* x
 // stage a multiple of them. cudaErrorNotSupported where that does not fit.
 template <GgmlType T>
 cudaError_t launch_matvec_staged2(const Planes& w, int rows, int K, const void* x, int xtype,
-                                  float* y, cudaStream_t stream, StagedConfig c) {
+                                  YOut y, cudaStream_t stream, StagedConfig c) {
   constexpr int R0 = staged_rows_per_warp<T>(), R1 = staged_alt_rows_per_warp<T>();
   c.lane_rows = 0;
   if constexpr (R1 == 2) {
@@ -215,7 +218,7 @@ cudaError_t launch_matvec_staged2(const Planes& w, int rows, int K, const void* 
 // cudaErrorNotSupported (nothing launched) when the activations of every
 // column do not fit in shared memory (K > ~17K at 8 columns).
 template <GgmlType T, int NC>
-cudaError_t launch_matvec_mmq(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+cudaError_t launch_matvec_mmq(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                               cudaStream_t stream) {
   constexpr int kMaxSmem = 227 * 1024 - 64;
   auto* kernel = matvec_mmq_kernel<T, NC>;
@@ -227,12 +230,12 @@ cudaError_t launch_matvec_mmq(const Planes& w, int rows, int K, const void* x, i
   const int rt = mmq_row_tiles(rows, sm_count());
   const int groups = static_cast<int>(mmq_groups(rows, rt));
   return launch_pdl(kernel, std::min(groups, sm_count()), kMmqWarps * 32, smem, stream, w, rows, K,
-                    x, xtype, y, rt, mmq_cstride<T>(K));
+                    x, xtype, y.p, y.type, rt, mmq_cstride<T>(K));
 }
 
 // NC columns: the variant override (kernels.h), else the automatic choice.
 template <GgmlType T, int NC>
-cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, float* y,
+cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                              cudaStream_t stream) {
   constexpr bool kStaged = IDot<T>::kEnabled || T == GgmlType::F16 || T == GgmlType::BF16;
   int pipe = -1;
@@ -280,8 +283,9 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
 
 template <GgmlType T>
 cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int xtype, int nc,
-                          float* y, cudaStream_t stream) {
-  if (xtype < 0 || xtype > kXTypeQ8 || (xtype == kXTypeQ8 && !IDot<T>::kEnabled))
+                          YOut y, cudaStream_t stream) {
+  if (xtype < 0 || xtype > kXTypeQ8 || (xtype == kXTypeQ8 && !IDot<T>::kEnabled) ||
+      !valid_ytype(y.type) || y.p == nullptr)
     return cudaErrorInvalidValue;
   switch (nc) {
     case 1:
@@ -368,6 +372,6 @@ cudaError_t launch_dequant_f16(const Planes& w, int rows, int K, void* out, cuda
 
 #define KILN_CUDA_INSTANTIATE(T)                                                                  \
   template cudaError_t kiln::cuda::launch_matvec<kiln::GgmlType::T>(                              \
-      const Planes&, int, int, const void*, int, int, float*, cudaStream_t);                      \
+      const Planes&, int, int, const void*, int, int, YOut, cudaStream_t);                        \
   template cudaError_t kiln::cuda::launch_dequant_f16<kiln::GgmlType::T>(const Planes&, int, int, \
                                                                          void*, cudaStream_t);

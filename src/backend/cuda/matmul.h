@@ -3,7 +3,8 @@
 // W: [rows x cols] of a ggml type (cols is K, the reduction dimension),
 //    uploaded in the planar layout of layout.h (pack_weights() on the host).
 // X: [ncols][cols] activations, row-major (one activation vector per row,
-//    i.e. per token).   Y: [ncols][rows] float32, row-major.
+//    i.e. per token).   Y: [ncols][rows] row-major, F32, F16 or BF16 (ytype;
+//    sums in F32, rounded once to F16/BF16 when stored).
 // All device pointers 16-byte aligned.
 //
 // Two routes:
@@ -68,10 +69,21 @@ Status pack_weights(GgmlType type, const void* src, int64_t rows, int64_t cols, 
 
 // Checks the shape/type contract shared by all entry points.
 Status validate(const WeightView& w, int64_t ncols);
+// Checks an output: not Q8, not null.
+Status validate_output(const void* y, ActType ytype);
+
+// Bytes of one column of k outputs of type t (F32, F16 or BF16; not Q8).
+constexpr int64_t output_bytes(ActType t, int64_t k) { return t == ActType::F32 ? 4 * k : 2 * k; }
 
 // Decode route: any ncols >= 1 (in chunks of 8 columns; each chunk reads W once).
-Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
-              cudaStream_t stream);
+// y: ncols columns of ytype (F32, F16 or BF16; the F16/BF16 y is the F32 y
+// rounded to nearest even, bit for bit).
+Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, void* y,
+              ActType ytype, cudaStream_t stream);
+inline Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
+                     cudaStream_t stream) {
+  return matvec(w, x, xtype, ncols, y, ActType::F32, stream);
+}
 
 // xq: ncols columns of k activations (F32/F16/BF16) as Q8 (activation_bytes
 // per column); k a multiple of 32.
@@ -84,20 +96,37 @@ Status dequantize_f16(const WeightView& w, void* out_f16, cudaStream_t stream);
 class MatmulContext {
  public:
   // Creates the cuBLAS handle and reserves scratch for matrices up to
-  // max_rows x max_cols and up to max_ncols activation columns.
+  // max_rows x max_cols and up to max_ncols activation columns, and
+  // y_scratch_floats (at least one column of max_rows) for the GEMM's F32
+  // output of an F16/BF16 y (output_chunk).
   static Result<std::unique_ptr<MatmulContext>> create(int64_t max_rows, int64_t max_cols,
-                                                       int64_t max_ncols);
+                                                       int64_t max_ncols,
+                                                       int64_t y_scratch_floats = int64_t{8} << 20);
   ~MatmulContext();
   MatmulContext(const MatmulContext&) = delete;
   MatmulContext& operator=(const MatmulContext&) = delete;
 
-  // GEMM route (tensor cores through cuBLAS). X of F32/F16/BF16 (not Q8).
+  // GEMM route (tensor cores through cuBLAS). X of F32/F16/BF16 (not Q8); y
+  // of ytype (F32, F16 or BF16). An F16/BF16 y: cuBLAS writes F32 into the
+  // context's scratch, output_chunk(rows) columns at a time, which is then
+  // rounded to nearest even into y (as the decode route rounds).
+  Status matmul_gemm(const WeightView& w, const void* x, ActType xtype, int64_t ncols, void* y,
+                     ActType ytype, cudaStream_t stream);
   Status matmul_gemm(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
-                     cudaStream_t stream);
+                     cudaStream_t stream) {
+    return matmul_gemm(w, x, xtype, ncols, y, ActType::F32, stream);
+  }
   // Route chosen by ncols: matvec up to decode_max_cols(w.type), else GEMM;
   // Q8 activations always take matvec (any ncols).
+  Status matmul(const WeightView& w, const void* x, ActType xtype, int64_t ncols, void* y,
+                ActType ytype, cudaStream_t stream);
   Status matmul(const WeightView& w, const void* x, ActType xtype, int64_t ncols, float* y,
-                cudaStream_t stream);
+                cudaStream_t stream) {
+    return matmul(w, x, xtype, ncols, y, ActType::F32, stream);
+  }
+  // Columns per cuBLAS call when the GEMM's y of `rows` goes through the F32
+  // scratch: as many as it holds, a multiple of 64 from 128 on.
+  int64_t output_chunk(int64_t rows) const;
   static int64_t decode_max_cols(GgmlType type);
 
  private:

@@ -61,7 +61,7 @@ __device__ __forceinline__ void load_batch(const Planes& w, const int64_t (&rr)[
 template <GgmlType T, int NC, int R, bool PIPE>
 __global__ void __launch_bounds__(kMatvecWarps * 32)
     matvec_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                  float* __restrict__ y, int tile_k) {
+                  void* __restrict__ y, int ytype, int tile_k) {
   using D = Dec<T>;
   constexpr int U = D::kUnit, PU = U + 4, UNR = matvec_unroll<D>();
   extern __shared__ float4 smem4[];
@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(kMatvecWarps * 32)
     }
   }
 
-  dec::warp_sum_store(acc, lane, row0, rows, y);
+  dec::warp_sum_store(acc, lane, row0, rows, y, ytype);
 }
 
 }  // namespace kiln::cuda

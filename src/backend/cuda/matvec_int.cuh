@@ -261,7 +261,7 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, i
 template <GgmlType T, int NC, int R, int W, bool PIPE>
 __global__ void __launch_bounds__(W * 32)
     matvec_int_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                      float* __restrict__ y, int tile_k) {
+                      void* __restrict__ y, int ytype, int tile_k) {
   using D = Dec<T>;
   using I = IDot<T>;
   constexpr int U = D::kUnit, UB = xunit_bytes<T>(), UNR = matvec_unroll<D>();
@@ -333,7 +333,7 @@ __global__ void __launch_bounds__(W * 32)
       }
     }
 
-    dec::warp_sum_store(acc, lane, row0, rows, y);
+    dec::warp_sum_store(acc, lane, row0, rows, y, ytype);
   }
 }
 

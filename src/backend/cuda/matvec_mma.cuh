@@ -175,7 +175,7 @@ __device__ __forceinline__ float fill_slice(const void* xv, int xtype, int K, in
 template <GgmlType T>
 __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
     matvec_mma_kernel(const uint8_t* __restrict__ w, int rows, int K, const void* __restrict__ xv,
-                      int xtype, float* __restrict__ y, int tiles, int nb, int ablate) {
+                      int xtype, void* __restrict__ y, int ytype, int tiles, int nb, int ablate) {
   using namespace mma16;
   extern __shared__ uint4 smem_mma[];
   uint8_t* base = reinterpret_cast<uint8_t*>(smem_mma);
@@ -270,7 +270,7 @@ __global__ void __launch_bounds__(mma16::kWarps * 32, 2)
     const int tt = r / 8, e = r % 8;
     float v = 0.f;
     for (int ww = 0; ww < kWarps; ++ww) v += red[(tt * kWarps + ww) * 8 + e];
-    y[row_base + r] = v;
+    dec::store_y(y, ytype, row_base + r, v);
   }
 }
 

@@ -136,7 +136,7 @@ constexpr int mmq_depth() {
 template <GgmlType T, int NC>
 __global__ void __launch_bounds__(kMmqWarps * 32, 1)
     matvec_mmq_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                      float* __restrict__ y, int rt, int cstride) {
+                      void* __restrict__ y, int ytype, int rt, int cstride) {
   using D = Dec<T>;
   using M = Mmq<T>;
   static_assert(M::kEnabled);
@@ -180,7 +180,7 @@ __global__ void __launch_bounds__(kMmqWarps * 32, 1)
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int r = tile * 16 + g + (i >= 2 ? 8 : 0), c = 2 * t + (i & 1);
-        if (r < rows && c < NC) y[static_cast<int64_t>(c) * rows + r] = o[i];
+        if (r < rows && c < NC) dec::store_y(y, ytype, static_cast<int64_t>(c) * rows + r, o[i]);
       }
     }
     __syncthreads();  // red is reused by the next group

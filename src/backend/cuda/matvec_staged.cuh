@@ -274,7 +274,7 @@ __device__ __forceinline__ void fill_x(const void* __restrict__ xv, int xtype, i
 template <GgmlType T, int R, bool LG = false, int NC = 1>
 __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     matvec_staged_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
-                         float* __restrict__ y, int rs, int nstg, int pre, int ablate) {
+                         void* __restrict__ y, int ytype, int rs, int nstg, int pre, int ablate) {
   using D = Dec<T>;
   using I = IDot<T>;
   static_assert(I::kEnabled, "F16/BF16: matvec_mma_kernel");
@@ -300,7 +300,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
   const int cnt = (n_stages - static_cast<int>(blockIdx.x) + G - 1) / G;  // this block's stages
   asm volatile("griddepcontrol.launch_dependents;");
   staged::StepClock clk((ablate & 8) && threadIdx.x == 0 && (blockIdx.x + 1) * kStepWords <= rows,
-                        reinterpret_cast<uint32_t*>(y) + blockIdx.x * kStepWords);
+                        static_cast<uint32_t*>(y) + blockIdx.x * kStepWords);
 
   // Prologue: the first `pre` ring buffers' copies before waiting for the
   // previous kernel (weights never depend on it); then x's first loads, so
@@ -390,7 +390,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
       for (int c = 0; c < NC; ++c) {
         float v = 0.f;
         for (int sl = 0; sl < S; ++sl) v += red[((rsi * S + sl) * R + r) * NC + c];
-        y[static_cast<int64_t>(c) * rows + row0 + t] = v;
+        dec::store_y(y, ytype, static_cast<int64_t>(c) * rows + row0 + t, v);
       }
     }
     issue_to(j + nstg, slot);

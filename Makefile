@@ -48,12 +48,15 @@ cuda: setup
 	cmake --preset cuda >/dev/null
 	cmake --build --preset cuda -j $(JOBS)
 
-# CI: compile the CUDA kernels, their tests and the kernel benchmark (nvcc, sm_90a).
+# CI: compile the CUDA kernels, their tests and the kernel benchmark (nvcc, sm_90a),
+# then run what needs no GPU: the benchmark's argument checks and the matmul API's
+# input validation (the gpu tests skip themselves without a device).
 CUDA_TARGETS ?= kiln_backend_cuda kernel_bench cuda_kernel_test
 cuda-check: setup
 	cmake --preset cuda >/dev/null
 	cmake --build --preset cuda -j $(JOBS) --target $(CUDA_TARGETS)
 	bench/kernels/cli_check.sh build/cuda/bench/kernels/kernel_bench
+	build/cuda/tests/backend_cuda/cuda_kernel_test --gtest_filter='CudaMatmulValidation.*' --gtest_brief=1
 
 fuzz: setup
 	cmake --preset fuzz >/dev/null

@@ -375,6 +375,15 @@ TEST(CudaMatmulValidation, RejectsBadInput) {
   EXPECT_FALSE(quantize_activations(dummy, ActType::F32, 48, 1, dummy, nullptr).is_ok());
   EXPECT_FALSE(quantize_activations(dummy, ActType::F32, 64, 0, dummy, nullptr).is_ok());
   EXPECT_FALSE(quantize_activations(dummy, ActType::Q8, 64, 1, dummy, nullptr).is_ok());
+  // Outputs: F32, F16 or BF16, never Q8 or null, refused by name before any CUDA call.
+  const WeightView w{GgmlType::Q4_0, 4, 256, dummy};
+  const auto refused = [](const Status& st, const std::string& why) {
+    EXPECT_FALSE(st.is_ok());
+    EXPECT_NE(st.message().find(why), std::string::npos) << st.message();
+  };
+  refused(matvec(w, dummy, ActType::F32, 1, dummy, ActType::Q8, nullptr), "y cannot be Q8");
+  refused(matvec(w, dummy, ActType::F32, 1, nullptr, ActType::F16, nullptr), "null output");
+  refused(MatmulContext::create(64, 256, 16, -1).status(), "bad limits");
   if (!have_gpu()) return;
   auto ctx = MatmulContext::create(64, 256, 16);
   ASSERT_TRUE(ctx.is_ok());
@@ -382,15 +391,10 @@ TEST(CudaMatmulValidation, RejectsBadInput) {
                    ->matmul_gemm(WeightView{GgmlType::Q4_0, 4, 256, dummy}, dummy, ActType::Q8, 16,
                                  reinterpret_cast<float*>(dummy), nullptr)
                    .is_ok());
-  // Outputs: F32, F16 or BF16, never Q8 or null.
-  const WeightView w{GgmlType::Q4_0, 4, 256, dummy};
-  EXPECT_FALSE(matvec(w, dummy, ActType::F32, 1, dummy, ActType::Q8, nullptr).is_ok());
-  EXPECT_FALSE(matvec(w, dummy, ActType::F32, 1, nullptr, ActType::F16, nullptr).is_ok());
-  EXPECT_FALSE(
-      ctx.value()->matmul_gemm(w, dummy, ActType::F32, 16, dummy, ActType::Q8, nullptr).is_ok());
-  EXPECT_FALSE(
-      ctx.value()->matmul(w, dummy, ActType::F32, 16, nullptr, ActType::BF16, nullptr).is_ok());
-  EXPECT_FALSE(MatmulContext::create(64, 256, 16, -1).is_ok());
+  refused(ctx.value()->matmul_gemm(w, dummy, ActType::F32, 16, dummy, ActType::Q8, nullptr),
+          "y cannot be Q8");
+  refused(ctx.value()->matmul(w, dummy, ActType::F32, 16, nullptr, ActType::BF16, nullptr),
+          "null output");
 }
 
 // The XBlocks of quantize_activations against the reference rounding

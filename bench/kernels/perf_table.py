@@ -6,6 +6,8 @@ bandwidth, % of the streaming-read ceiling) and 512-column GEMM (TFLOP/s,
 % of cuBLAS dense BF16 on the same shape), each beside the issue's target.
 Several JSON files are merged (the copy bandwidth of the first is used).
 --x: the decode rows of that activation type (kernel_bench --x; default f32).
+--y: the rows of that output type (kernel_bench --y; default f32; rows of files
+from before --y existed are F32).
 Rows of a --variants sweep: the tables use variant 0 (automatic); with
 --variants, one more table: % of copy bandwidth of every variant at 1 column.
 --layer: one llama7b layer at 1 column (Q, K, V, O, gate, up, down), as seven
@@ -27,15 +29,15 @@ LAYER_SEPARATE = [(4096, 4096, 4), (11008, 4096, 2), (4096, 11008, 1)]
 LAYER_FUSED = [(12288, 4096, 1), (4096, 4096, 1), (22016, 4096, 1), (4096, 11008, 1)]
 
 
-def layer_table(results, copy_bw, xtype):
+def layer_table(results, copy_bw, xtype, ytype="f32"):
     """Prints us, GB/s and % of copy bandwidth of one llama7b layer per type."""
     def find(t, rows, k):
         m = [r for r in results if r["type"] == t and r["rows"] == rows and r["k"] == k and
              r["ncols"] == 1 and r["route"] == "decode" and r.get("variant", 0) == 0 and
-             r.get("x", "f32") == xtype]
+             r.get("x", "f32") == xtype and r.get("y", "f32") == ytype]
         return m[0] if m else None
 
-    print(f"\nOne llama7b layer at 1 column, x {xtype}: us, GB/s (% of copy BW)\n")
+    print(f"\nOne llama7b layer at 1 column, x {xtype}, y {ytype}: us, GB/s (% of copy BW)\n")
     print("| type | bytes | seven launches | Q/K/V and gate/up fused |")
     print("|---|---|---|---|")
     for t in ORDER:
@@ -61,6 +63,8 @@ def parse_args(argv):
     ap.add_argument("--model", default="llama7b", help="shape set of the tables (default llama7b)")
     ap.add_argument("--x", default="f32", choices=["f32", "q8"],
                     help="decode rows of this activation type (kernel_bench --x)")
+    ap.add_argument("--y", default="f32", choices=["f32", "f16", "bf16"],
+                    help="rows of this output type (kernel_bench --y)")
     ap.add_argument("--variants", action="store_true",
                     help="one more table: %% of copy BW of every variant at 1 column")
     ap.add_argument("--layer", action="store_true",
@@ -145,14 +149,16 @@ def main():
     args = parse_args(sys.argv[1:])
     d = load(args.json)
     if args.layer:
-        layer_table(d["results"], d["copy_bw_gbs"], args.x)
+        layer_table(d["results"], d["copy_bw_gbs"], args.x, args.y)
         return
-    # Decode rows of the chosen x type; GEMM rows (F32 x only) as they are.
+    # Rows of the chosen y type; decode rows of the chosen x type, GEMM rows (F32 x only) as they are.
     allres = [r for r in d["results"] if r["model"] == args.model and
+              r.get("y", "f32") == args.y and
               (r["route"] != "decode" or r.get("x", "f32") == args.x)]
     res = [r for r in allres if r.get("variant", 0) == 0]
     shapes = list(dict.fromkeys((r["rows"], r["k"]) for r in res))
-    print(f"Copy bandwidth {d['copy_bw_gbs']:.0f} GB/s, {d['device']}, failures {d['failures']}\n")
+    print(f"Copy bandwidth {d['copy_bw_gbs']:.0f} GB/s, {d['device']}, failures {d['failures']}, "
+          f"x {args.x}, y {args.y}\n")
     type_table("1 column: GB/s (% of copy BW / % of read ceiling); target = % of copy BW\n",
                shapes, lambda t: f"{TARGET_1.get(t, 60)}%",
                lambda t, s: decode_cell(res, t, s))

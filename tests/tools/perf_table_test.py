@@ -12,11 +12,14 @@ COPY_BW = 4000.0
 SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (32000, 4096)]
 
 
-def decode(t, rows, k, us, nbytes, x="f32"):
+def decode(t, rows, k, us, nbytes, x="f32", y=None):
     gbs = nbytes / us / 1e3
-    return {"model": "llama7b", "rows": rows, "k": k, "type": t, "ncols": 1, "route": "decode",
-            "variant": 0, "x": x, "us": us, "weight_bytes": nbytes, "weight_gbs": gbs,
-            "pct_copy_bw": 100 * gbs / COPY_BW, "read_ceiling_us": us / 2, "pass": True}
+    r = {"model": "llama7b", "rows": rows, "k": k, "type": t, "ncols": 1, "route": "decode",
+         "variant": 0, "x": x, "us": us, "weight_bytes": nbytes, "weight_gbs": gbs,
+         "pct_copy_bw": 100 * gbs / COPY_BW, "read_ceiling_us": us / 2, "pass": True}
+    if y is not None:  # files from before kernel_bench --y have no "y"
+        r["y"] = y
+    return r
 
 
 def gemm(t, rows, k, tflops, cublas):
@@ -65,6 +68,22 @@ def test_x_selects_the_activation_type(tmp_path):
     path = bench_json(tmp_path, res)
     assert "2000 (50%" in row(run(path).stdout, "q8_0")[2]
     assert "4000 (100%" in row(run(path, "--x", "q8").stdout, "q8_0")[2]
+
+
+def test_y_selects_the_output_type(tmp_path):
+    # An old row (no "y": F32), an F16-y row of the same cell, and a BF16-y GEMM row.
+    g16 = gemm("f16", 4096, 4096, 400.0, 800.0)
+    g16["y"] = "bf16"
+    res = [decode("q8_0", 4096, 4096, 0.5, 1e6), decode("q8_0", 4096, 4096, 1.0, 1e6, y="f16"),
+           gemm("f16", 4096, 4096, 600.0, 800.0), g16]
+    path = bench_json(tmp_path, res)
+    out = run(path).stdout
+    assert "2000 (50%" in row(out, "q8_0")[2] and "y f32" in out
+    assert row(out.split("512 columns")[1], "f16")[2] == "600 (75%)"
+    assert "1000 (25%" in row(run(path, "--y", "f16").stdout, "q8_0")[2]
+    out = run(path, "--y", "bf16").stdout
+    assert row(out, "q8_0")[2] == "-" and row(out.split("512 columns")[1], "f16")[2] == "400 (50%) ✗"
+    assert run(path, "--y", "q8").returncode != 0
 
 
 def test_layer_sums_seven_and_fused_launches(tmp_path):

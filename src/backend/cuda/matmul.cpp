@@ -122,12 +122,11 @@ Status matvec(const WeightView& w, const void* x, ActType xtype, int64_t ncols, 
     return Status::error("cuda matvec: Q8 activations need quantized weights, not " +
                          type_name(w.type));
   const Planes pl = make_planes(w.type, w.data, w.rows, w.cols);
-  const int64_t xcol = activation_bytes(xtype, w.cols);
+  const int64_t xcol = activation_bytes(xtype, w.cols), ycol = activation_bytes(ytype, w.rows);
   for (int64_t c0 = 0; c0 < ncols; c0 += 8) {
     const int nc = static_cast<int>(std::min<int64_t>(8, ncols - c0));
     const void* xc = static_cast<const uint8_t*>(x) + c0 * xcol;
-    const YOut yc{static_cast<uint8_t*>(y) + c0 * output_bytes(ytype, w.rows),
-                  static_cast<int>(ytype)};
+    const YOut yc{static_cast<uint8_t*>(y) + c0 * ycol, static_cast<int>(ytype)};
     const int rows = static_cast<int>(w.rows), k = static_cast<int>(w.cols);
     const int xt = static_cast<int>(xtype);
     const cudaError_t e = dispatch(w.type, [&]<GgmlType T>() {
@@ -249,14 +248,13 @@ Status MatmulContext::matmul_gemm(const WeightView& w, const void* x, ActType xt
   // F16/BF16 y: F32 through the scratch, rounded into y. cuBLAS's own F16
   // output (C = F16, F32 compute) was measured more than an ulp off the
   // rounded F32 result in ~10% of the elements (s11, 300x768, 16 columns).
-  const int64_t chunk = output_chunk(w.rows);
+  const int64_t chunk = output_chunk(w.rows), ycol = activation_bytes(ytype, w.rows);
   for (int64_t c0 = 0; c0 < ncols; c0 += chunk) {
     const int64_t n = std::min(chunk, ncols - c0);
     KILN_TRY(gemm(c0, n, im.yscratch));
-    KILN_TRY(
-        cuda_status(launch_convert_x(im.yscratch, 0, static_cast<uint8_t*>(y) + c0 * w.rows * 2,
-                                     ytype == ActType::BF16, n * w.rows, stream),
-                    "cuda convert output"));
+    KILN_TRY(cuda_status(launch_convert_x(im.yscratch, 0, static_cast<uint8_t*>(y) + c0 * ycol,
+                                          ytype == ActType::BF16, n * w.rows, stream),
+                         "cuda convert output"));
   }
   return Status::ok();
 }

@@ -72,9 +72,6 @@ Status validate(const WeightView& w, int64_t ncols);
 // Checks an output: not Q8, not null.
 Status validate_output(const void* y, ActType ytype);
 
-// Bytes of one column of k outputs of type t (F32, F16 or BF16; not Q8).
-constexpr int64_t output_bytes(ActType t, int64_t k) { return t == ActType::F32 ? 4 * k : 2 * k; }
-
 // Decode route: any ncols >= 1 (in chunks of 8 columns; each chunk reads W once).
 // y: ncols columns of ytype (F32, F16 or BF16; the F16/BF16 y is the F32 y
 // rounded to nearest even, bit for bit).

@@ -236,12 +236,20 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
     c.wait = false;
     cfgs.push_back(c);
   }
+  // x in registers (no 16 KB shared copy): three launches' blocks fit one SM.
+  for (bool tma : {false, true}) {
+    if (slice <= (72u << 10))
+      cfgs.push_back({static_cast<int>(slice), 1, true, tma, x4096, true, false});
+    cfgs.push_back({48 << 10, 1, true, tma, x4096, true, false});
+    cfgs.push_back({32 << 10, 2, true, tma, x4096, true, false});
+  }
   for (const auto& c : cfgs) {
     const double us = t_us(
         [&](int i) { CK(kiln::bench::launch_read_dependent(wd[i % nc], bytes, c, out, sms, s)); });
-    std::printf("  floor: dependent read %3d KB x %d %-7s %-7s %-4s %.2f us = %.0f GB/s\n",
+    std::printf("  floor: dependent read %3d KB x %d %-7s %-7s %-6s %.2f us = %.0f GB/s\n",
                 c.chunk_bytes >> 10, c.nbuf, c.wait ? "wait" : "no-wait",
-                c.tma ? "tma" : "cp.async", c.x ? "+x" : "", us, bytes / us / 1e3);
+                c.tma ? "tma" : "cp.async", c.x ? (c.x_smem ? "+x" : "+x-reg") : "", us,
+                bytes / us / 1e3);
   }
   // What one SM can pull: the same copies (TMA, two 96 KB buffers, one block
   // per SM, plain launches so that one launch runs at a time) on a quarter,

@@ -9,7 +9,8 @@
 // bytes into shared memory with cp.async or TMA bulk copies (as the staged
 // decode kernel does since v19), the first `nbuf` chunks before
 // griddepcontrol.wait, then waits for the previous kernel in the stream and
-// XORs the chunks from shared memory.
+// XORs the chunks from shared memory; x after the wait into shared memory (two
+// launches' blocks of a 9.4 MB matrix per SM) or registers (three: v71s).
 // launch_dependent_empty: the same launch with no bytes (the dependency chain alone).
 #include "backend/cuda/launch.cuh"
 #include "backend/cuda/matvec_staged.cuh"
@@ -51,14 +52,18 @@ constexpr int kDepThreads = 512;
 // cp.async (every thread, 16 bytes each) or, TMA, by one bulk copy per chunk
 // (cp.async.bulk, completion on an mbarrier per buffer). After the wait, with
 // x != nullptr, the block first loads 4096 floats of x into shared memory
-// (what a decode kernel does with its activations).
-template <int NBUF, bool TMA>
-__global__ void __launch_bounds__(kDepThreads, 1)
+// (what a decode kernel does with its activations). XS false: x kept in
+// registers instead (no 16 KB of static shared memory, at most 3 x 512
+// threads' registers), so that a third launch's block fits beside two
+// 69 KB slices on one SM.
+template <int NBUF, bool TMA, bool XS>
+__global__ void __launch_bounds__(kDepThreads, XS ? 1 : 3)
     read_dependent_kernel(const uint4* __restrict__ p, int64_t n16, int chunk16, int wait,
                           const float4* __restrict__ x, uint32_t* __restrict__ out) {
   extern __shared__ uint4 ring[];
   __shared__ uint64_t bar[NBUF];
-  __shared__ float4 xs[1024];
+  __shared__ float4 xs[XS ? 1024 : 1];
+  float4 xa = make_float4(0.f, 0.f, 0.f, 0.f), xb = xa;
   asm volatile("griddepcontrol.launch_dependents;");
   const int64_t per = (n16 + gridDim.x - 1) / gridDim.x;
   const int64_t b0 = static_cast<int64_t>(blockIdx.x) * per;
@@ -92,9 +97,12 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   }
   if (wait) asm volatile("griddepcontrol.wait;" ::: "memory");
   if (x != nullptr) {
-    const float4 a = x[tid], b = x[tid + kDepThreads];
-    xs[tid] = a;
-    xs[tid + kDepThreads] = b;
+    xa = x[tid];
+    xb = x[tid + kDepThreads];
+    if constexpr (XS) {
+      xs[tid] = xa;
+      xs[tid + kDepThreads] = xb;
+    }
   }
   uint32_t acc = 0;
   for (int j = 0; j < nchunks; ++j) {
@@ -111,7 +119,13 @@ __global__ void __launch_bounds__(kDepThreads, 1)
       const uint4 v = src[i];
       acc ^= v.x ^ v.y ^ v.z ^ v.w;
     }
-    if (x != nullptr) acc ^= __float_as_uint(xs[(tid + j) % 1024].x);
+    if (x != nullptr) {
+      if constexpr (XS) {
+        acc ^= __float_as_uint(xs[(tid + j) % 1024].x);
+      } else {
+        acc ^= __float_as_uint(j % 2 ? xa.x : xb.y);
+      }
+    }
     __syncthreads();
     if (j + NBUF < nchunks) issue(j + NBUF);
     if constexpr (!TMA) cuda::async_copy::commit();
@@ -120,10 +134,10 @@ __global__ void __launch_bounds__(kDepThreads, 1)
   if (acc == 0x9E3779B9u) out[blockIdx.x] = acc;
 }
 
-template <int NBUF, bool TMA>
+template <int NBUF, bool TMA, bool XS>
 cudaError_t launch_dep(const void* p, size_t bytes, int chunk_bytes, bool wait, const float* x,
                        bool pdl, uint32_t* out, int blocks, cudaStream_t stream) {
-  auto* kernel = read_dependent_kernel<NBUF, TMA>;
+  auto* kernel = read_dependent_kernel<NBUF, TMA, XS>;
   const size_t smem = static_cast<size_t>(NBUF) * chunk_bytes;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024);
@@ -140,17 +154,17 @@ cudaError_t launch_dep(const void* p, size_t bytes, int chunk_bytes, bool wait, 
                                 src, n16, chunk_bytes / 16, wait ? 1 : 0, x4, out);
 }
 
-template <bool TMA>
+template <bool TMA, bool XS>
 cudaError_t launch_dep_n(const void* p, size_t bytes, const DependentRead& d, uint32_t* out,
                          int blocks, cudaStream_t stream) {
   const int c = d.chunk_bytes;
   switch (d.nbuf) {
     case 1:
-      return launch_dep<1, TMA>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
+      return launch_dep<1, TMA, XS>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
     case 2:
-      return launch_dep<2, TMA>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
+      return launch_dep<2, TMA, XS>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
     case 4:
-      return launch_dep<4, TMA>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
+      return launch_dep<4, TMA, XS>(p, bytes, c, d.wait, d.x, d.pdl, out, blocks, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -170,8 +184,11 @@ cudaError_t launch_read_dependent(const void* p, size_t bytes, const DependentRe
   if (d.chunk_bytes % 16 != 0 || d.chunk_bytes <= 0 ||
       static_cast<int64_t>(d.nbuf) * d.chunk_bytes > 200 * 1024)
     return cudaErrorInvalidValue;
-  return d.tma ? launch_dep_n<true>(p, bytes, d, out, blocks, stream)
-               : launch_dep_n<false>(p, bytes, d, out, blocks, stream);
+  if (!d.x_smem)
+    return d.tma ? launch_dep_n<true, false>(p, bytes, d, out, blocks, stream)
+                 : launch_dep_n<false, false>(p, bytes, d, out, blocks, stream);
+  return d.tma ? launch_dep_n<true, true>(p, bytes, d, out, blocks, stream)
+               : launch_dep_n<false, true>(p, bytes, d, out, blocks, stream);
 }
 
 cudaError_t launch_dependent_empty(uint32_t* out, int blocks, cudaStream_t stream) {

@@ -25,6 +25,9 @@ struct DependentRead {
   bool tma = false;
   const float* x = nullptr;
   bool pdl = true;  // false: a plain launch (starts only after the previous kernel ends)
+  // false: x kept in registers, no 16 KB shared copy, 3 blocks of 512 threads
+  // fit one SM's registers: three launches' blocks can share an SM.
+  bool x_smem = true;
 };
 cudaError_t launch_read_dependent(const void* p, size_t bytes, const DependentRead& d,
                                   uint32_t* out, int blocks, cudaStream_t stream);

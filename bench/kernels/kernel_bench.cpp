@@ -39,14 +39,11 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -54,6 +51,8 @@
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/matmul.h"
 #include "bench_options.h"
+#include "bench_timeline.h"
+#include "bench_timing.h"
 #include "quant/fp16.h"
 #include "read_ceiling.h"
 #include "ref.h"
@@ -61,28 +60,17 @@
 namespace {
 
 using kiln::GgmlType;
+using kiln::bench::check_status;
+using kiln::bench::copies_for;
+using kiln::bench::launches_for;
 using kiln::bench::Options;
 using kiln::bench::parse;
+using kiln::bench::print_timelines;
 using kiln::bench::Shape;
+using kiln::bench::time_op;
 using kiln::bench::tname;
 using kiln::bench::yname;
 using nlohmann::json;
-
-#define CK(x)                                                                                 \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(2);                                                                           \
-    }                                                                                         \
-  } while (0)
-
-void check_status(const kiln::Status& s) {
-  if (!s.is_ok()) {
-    std::fprintf(stderr, "error: %s\n", s.message().c_str());
-    std::exit(2);
-  }
-}
 
 // Relative rounding of an output of type t (half an ulp; 0 for F32).
 double output_rounding(kiln::cuda::ActType t) {
@@ -102,79 +90,6 @@ std::vector<float> read_output(const void* yd, int64_t n, kiln::cuda::ActType t)
     y[i] = t == kiln::cuda::ActType::F16 ? kiln::quant::fp16_to_f32(h[i])
                                          : kiln::quant::bf16_to_f32(h[i]);
   return y;
-}
-
-// Median per-op seconds: a graph of `launches` calls of op(i), replayed.
-double time_op(const std::function<void(int)>& op, int launches, cudaStream_t s, int reps = 15) {
-  cudaGraph_t g;
-  cudaGraphExec_t ge;
-  CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  for (int i = 0; i < launches; ++i) op(i);
-  CK(cudaStreamEndCapture(s, &g));
-  CK(cudaGraphInstantiate(&ge, g, 0));
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
-  std::vector<double> ts;
-  for (int r = 0; r < reps + 2; ++r) {
-    CK(cudaEventRecord(e0, s));
-    CK(cudaGraphLaunch(ge, s));
-    CK(cudaEventRecord(e1, s));
-    CK(cudaEventSynchronize(e1));
-    float ms = 0;
-    CK(cudaEventElapsedTime(&ms, e0, e1));
-    if (r >= 2) ts.push_back(ms * 1e-3 / launches);
-  }
-  CK(cudaEventDestroy(e0));
-  CK(cudaEventDestroy(e1));
-  CK(cudaGraphExecDestroy(ge));
-  CK(cudaGraphDestroy(g));
-  std::sort(ts.begin(), ts.end());
-  return ts[ts.size() / 2];
-}
-
-// Launches so that one replay runs for about 300 us (at least n_copies).
-int launches_for(const std::function<void(int)>& op, int n_copies, cudaStream_t s) {
-  const double t = time_op(op, n_copies, s, 3);
-  return std::clamp(static_cast<int>(300e-6 / t), n_copies, 400);
-}
-
-int copies_for(size_t bytes) {
-  return static_cast<int>(std::max<size_t>(2, (200u << 20) / std::max<size_t>(bytes, 1) + 1));
-}
-
-// Device-to-device cudaMemcpy, bytes read + written per second: the best of a
-// graph of copies and plain back-to-back copies timed with events, 256 MiB and 1 GiB.
-double measure_copy_bw(cudaStream_t s) {
-  double best = 0;
-  for (size_t n : {size_t{256} << 20, size_t{1} << 30}) {
-    void *a, *b;
-    CK(cudaMalloc(&a, n));
-    CK(cudaMalloc(&b, n));
-    CK(cudaMemset(a, 1, n));
-    auto copy = [&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); };
-    best = std::max(best, 2.0 * n / time_op(copy, 4, s, 9) / 1e9);
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-    std::vector<double> ts;
-    for (int r = 0; r < 11; ++r) {
-      CK(cudaEventRecord(e0, s));
-      for (int i = 0; i < 4; ++i) copy(i);
-      CK(cudaEventRecord(e1, s));
-      CK(cudaEventSynchronize(e1));
-      float ms = 0;
-      CK(cudaEventElapsedTime(&ms, e0, e1));
-      ts.push_back(ms * 1e-3 / 4);
-    }
-    std::sort(ts.begin(), ts.end());
-    best = std::max(best, 2.0 * n / ts[ts.size() / 2] / 1e9);
-    CK(cudaEventDestroy(e0));
-    CK(cudaEventDestroy(e1));
-    CK(cudaFree(a));
-    CK(cudaFree(b));
-  }
-  return best;
 }
 
 struct Dense {
@@ -269,139 +184,246 @@ void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* o
   }
 }
 
-// A step time never written: y is filled with 0xFF bytes before the launch.
-constexpr uint32_t kUnset = 0xFFFFFFFFu;
-
-// The blocks of y that hold step times (ablation bit 8; layout: kernels.h,
-// kStepWords per block), each with its SM clock in GHz; empty where the
-// kernel wrote no step times.
-struct StepBlocks {
-  std::vector<std::array<uint32_t, kiln::cuda::kStepWords>> blocks;
-  std::vector<double> ghz;
-};
-StepBlocks step_blocks(const std::vector<uint32_t>& y) {
-  using namespace kiln::cuda;
-  StepBlocks sb;
-  for (size_t b = 0; (b + 1) * kStepWords <= y.size(); ++b) {
-    std::array<uint32_t, kStepWords> e;
-    std::memcpy(e.data(), &y[b * kStepWords], sizeof e);
-    if (e[kStepCount] == kUnset || e[kStepCount] == 0 || e[kStepNanos] == 0) break;
-    // A kernel without step times (the register kernels) wrote results
-    // here: steps out of order or a clock outside 0.5-3 GHz.
-    const double clock_ghz = static_cast<double>(e[kStepEnd]) / e[kStepNanos];
-    if (e[kStepWait] > e[kStepX] || e[kStepX] > e[kStepEnd] || clock_ghz < 0.5 || clock_ghz > 3)
-      break;
-    sb.blocks.push_back(e);
-    sb.ghz.push_back(clock_ghz);
-  }
-  return sb;
-}
-
-// A launch's first return from griddepcontrol.wait: its blocks' lowest
-// %globaltimer start (low bits) and the wait return in ns from it.
-struct TimelineOrigin {
-  uint32_t g_min;
-  double t0_ns;
+// What every measurement of a run shares: the options, the device and its
+// ceilings, the workspaces, and the results so far.
+struct Bench {
+  const Options& opt;
+  cudaStream_t s;
+  double copy_bw;  // GB/s, bytes read + written
+  int sms;
+  kiln::cuda::MatmulContext& ctx;
+  uint32_t* read_out;  // the streaming-read kernels' output words
+  int read_blocks;
+  json results = json::array();
+  int failures = 0;
 };
 
-// Prints the staged kernel's step times read back from y: per step, the
-// median and max over blocks, in us from the earliest return from
-// griddepcontrol.wait, or, given origin, from that earlier launch's. Returns
-// this launch's own origin (none without step times).
-std::optional<TimelineOrigin> print_timeline(const std::vector<uint32_t>& y,
-                                             const std::optional<TimelineOrigin>& origin = {}) {
-  using namespace kiln::cuda;
-  auto [blocks, ghz] = step_blocks(y);
-  if (blocks.empty()) {
-    std::printf(" timeline: none (not the staged kernel, or too few rows)\n");
-    return std::nullopt;
-  }
-  uint32_t g_min = blocks[0][0], g_max = blocks[0][0];
-  for (const auto& e : blocks) {
-    g_min = std::min(g_min, e[0]);
-    g_max = std::max(g_max, e[0]);
-  }
-  std::sort(ghz.begin(), ghz.end());
-  const double f = ghz[ghz.size() / 2] * 1e3;  // cycles per us
-  std::printf(
-      " timeline: %zu blocks, %.2f GHz, starts spread %.2f us; from the first wait return, "
-      "median/max us:",
-      blocks.size(), f / 1e3, (g_max - g_min) / 1e3);
-  // Times from the earliest return from the wait (the previous kernel's end)
-  // on the %globaltimer clock: block start (its [0]) plus the step's cycles.
-  const auto ns = [&](const std::array<uint32_t, kStepWords>& e, int i) {
-    return static_cast<double>(e[0] - g_min) + e[i] / f * 1e3;
-  };
-  double t0 = 1e30;
-  for (const auto& e : blocks) t0 = std::min(t0, ns(e, kStepWait));
-  const TimelineOrigin own{g_min, t0};
-  if (origin) {
-    // This launch's clock base relative to the origin's (wraps: signed difference).
-    const double shift = static_cast<double>(static_cast<int32_t>(g_min - origin->g_min));
-    std::printf(" [first wait at %.2f us]", (t0 + shift - origin->t0_ns) / 1e3);
-    t0 = origin->t0_ns - shift;
-  }
-  // Block starts (negative: before the first wait return, i.e. while the
-  // previous kernel still ran), median/earliest.
-  std::vector<double> starts;
-  for (const auto& e : blocks) starts.push_back((static_cast<double>(e[0] - g_min) - t0) / 1e3);
-  std::sort(starts.begin(), starts.end());
-  std::printf(" start %.2f/%.2f", starts[starts.size() / 2], starts.front());
-  for (int i = kStepWait; i <= kStepEnd; ++i) {
-    const bool per_stage = i >= kStepIn && i < kStepEnd;
-    std::vector<double> v;
-    for (const auto& e : blocks)
-      if ((!per_stage || static_cast<uint32_t>((i - kStepIn) / 2) < e[kStepCount]) &&
-          e[i] != kUnset)
-        v.push_back((ns(e, i) - t0) / 1e3);
-    if (v.empty()) continue;
-    std::sort(v.begin(), v.end());
-    const std::string name =
-        i == kStepWait  ? "wait"
-        : i == kStepX   ? "x"
-        : i == kStepEnd ? "end"
-                        : ((i - kStepIn) % 2 ? "done" : "in") + std::to_string((i - kStepIn) / 2);
-    std::printf(" %s %.2f/%.2f", name.c_str(), v[v.size() / 2], v.back());
-  }
-  std::printf("\n");
-  return own;
-}
+// One weight matrix: random GGUF blocks of type t, the F32 matrix they
+// decode to (the reference), and nc packed copies on the device, enough that
+// rotating over them keeps L2 from serving the timed launches.
+struct Matrix {
+  Shape sh;
+  GgmlType t;
+  uint64_t seed;
+  std::vector<float> wf;  // [rows][k]
+  size_t pbytes, gbytes;  // packed (device) and GGUF bytes
+  std::vector<void*> wd;
 
-// --timeline: for ablation 0 and each of `ablate`, a graph of launches as
-// timed, of which two consecutive ones are recorded, the first with two
-// successors (steady state: the next kernels' copies compete with it), the
-// second on the first's clock (the gap from the first's last block end to
-// the second's first wait return is the dependency's cost); launch(i, out)
-// runs launch i into out.
-void print_timelines(const std::function<void(int, float*)>& launch, int nc, int64_t rows,
-                     float* yd, const std::vector<int>& ablate, cudaStream_t s) {
-  std::vector<int> tl_bits = {0};
-  tl_bits.insert(tl_bits.end(), ablate.begin(), ablate.end());
-  float *ys, *y2;  // the other launches' results; the second recorded launch's steps
-  CK(cudaMalloc(&ys, static_cast<size_t>(rows) * 4));
-  CK(cudaMalloc(&y2, static_cast<size_t>(rows) * 4));
-  const auto plain = [&](int i) { launch(i, ys); };
-  for (int bits : tl_bits) {
-    const int n = launches_for(plain, nc, s), target = n - 3;
-    auto op = [&](int i) {
-      const bool rec = i == target || i == target + 1;
-      kiln::cuda::set_matvec_ablation(rec ? bits | 8 : bits);
-      launch(i, i == target ? yd : i == target + 1 ? y2 : ys);
+  Matrix(const Shape& shape, GgmlType type) : sh(shape), t(type) {
+    seed = static_cast<uint64_t>(sh.rows * 131 + sh.k) * 977 + static_cast<uint64_t>(t);
+    const auto host = kiln::kref::random_weights(t, sh.rows, sh.k, seed);
+    wf = kiln::kref::dequantize_matrix(t, host, sh.rows, sh.k);
+    pbytes = kiln::cuda::packed_bytes(t, sh.rows, sh.k);
+    gbytes = kiln::cuda::gguf_bytes(t, sh.rows, sh.k);
+    std::vector<uint8_t> packed(pbytes);
+    check_status(kiln::cuda::pack_weights(t, host.data(), sh.rows, sh.k, packed.data()));
+    wd.resize(static_cast<size_t>(copies_for(pbytes)));
+    for (size_t i = 0; i < wd.size(); ++i) {
+      CK(cudaMalloc(&wd[i], pbytes));
+      CK(cudaMemcpy(wd[i], i == 0 ? static_cast<const void*>(packed.data()) : wd[0], pbytes,
+                    i == 0 ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice));
+    }
+  }
+  ~Matrix() {
+    for (auto* p : wd) CK(cudaFree(p));
+  }
+  Matrix(const Matrix&) = delete;
+  Matrix& operator=(const Matrix&) = delete;
+
+  int copies() const { return static_cast<int>(wd.size()); }
+  kiln::cuda::WeightView view(int i) const { return {t, sh.rows, sh.k, wd[i % wd.size()]}; }
+};
+
+// The activations of one column count: x (F32) and y on the device, x's Q8
+// form (--x q8, quantized once outside the timed launches; null where not
+// measured), and the reference on the rows checked, from x and from the int8
+// activations the quantized types' decode rounds x to.
+struct Columns {
+  int64_t n;
+  float *xd = nullptr, *yd = nullptr;
+  void* xq = nullptr;
+  std::vector<int64_t> rows_checked;
+  std::vector<double> ref, ref8;
+
+  Columns(const Bench& b, const Matrix& m, int64_t ncols) : n(ncols) {
+    const auto x = kiln::kref::random_activations(n * m.sh.k, m.seed + static_cast<uint64_t>(n));
+    CK(cudaMalloc(&xd, x.size() * 4));
+    CK(cudaMalloc(&yd, static_cast<size_t>(n * m.sh.rows) * 4));
+    CK(cudaMemcpy(xd, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    const bool int8_x = kiln::kref::int8_activations(m.t, false);
+    const auto& xq8 = b.opt.xq8;
+    if (std::find(xq8.begin(), xq8.end(), true) != xq8.end() && n <= 8 && int8_x) quantize(b, m);
+    rows_checked = kiln::kref::rows_to_check(m.sh.rows, n);
+    ref = kiln::kref::reference(m.wf, m.sh.k, x, n, rows_checked);
+    if (int8_x)
+      ref8 = kiln::kref::reference(m.wf, m.sh.k, kiln::kref::q8_activations(x), n, rows_checked);
+  }
+  ~Columns() {
+    CK(cudaFree(xd));
+    CK(cudaFree(yd));
+    if (xq != nullptr) CK(cudaFree(xq));
+  }
+  Columns(const Columns&) = delete;
+  Columns& operator=(const Columns&) = delete;
+
+  // x as Q8 into xq; the quantization's own time printed ("quantize x").
+  void quantize(const Bench& b, const Matrix& m) {
+    const auto q8 = kiln::cuda::ActType::Q8;
+    CK(cudaMalloc(&xq, static_cast<size_t>(n * kiln::cuda::activation_bytes(q8, m.sh.k))));
+    auto quant = [&](int) {
+      check_status(
+          kiln::cuda::quantize_activations(xd, kiln::cuda::ActType::F32, m.sh.k, n, xq, b.s));
     };
-    CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(rows) * 4, s));
-    CK(cudaMemsetAsync(y2, 0xFF, static_cast<size_t>(rows) * 4, s));
-    const double us = 1e6 * time_op(op, n, s);
-    kiln::cuda::set_matvec_ablation(0);
-    std::vector<uint32_t> tl(static_cast<size_t>(rows)), tl2(tl.size());
-    CK(cudaMemcpy(tl.data(), yd, tl.size() * 4, cudaMemcpyDeviceToHost));
-    CK(cudaMemcpy(tl2.data(), y2, tl2.size() * 4, cudaMemcpyDeviceToHost));
-    std::printf("  ablate %d (%.2f us)", bits, us);
-    const auto origin = print_timeline(tl);
-    std::printf("  ablate %d next launch", bits);
-    print_timeline(tl2, origin);
+    quant(0);
+    const double qs = time_op(quant, launches_for(quant, m.copies(), b.s), b.s);
+    std::printf("  quantize x (%lld x %lld F32 -> Q8): %.2f us\n", static_cast<long long>(n),
+                static_cast<long long>(m.sh.k), qs * 1e6);
   }
-  CK(cudaFree(ys));
-  CK(cudaFree(y2));
+};
+
+// One measured cell: the route (decode or GEMM), x's form and the kernel choice.
+struct Cell {
+  bool gemm;
+  bool use_q8;
+  int variant;
+};
+
+// Checks: the relative error against the reference (and, for int8
+// activations, against the reference on those), all outputs finite, and the
+// same bits from a second run.
+struct Check {
+  double rel_err, err8, tol;
+  bool q8, repro, pass;
+};
+
+Check check_cell(const Bench& b, const Matrix& m, const Columns& c, bool gemm,
+                 const std::function<void(int)>& run) {
+  const int64_t n_out = c.n * m.sh.rows;
+  CK(cudaMemsetAsync(c.yd, 0xFF, static_cast<size_t>(n_out) * 4, b.s));  // NaN
+  run(0);
+  CK(cudaStreamSynchronize(b.s));
+  CK(cudaGetLastError());
+  const std::vector<float> y = read_output(c.yd, n_out, b.opt.ytype);
+  const auto chk = kiln::kref::compare(y, m.sh.rows, c.n, c.ref, c.rows_checked);
+  // An F16/BF16 y adds its rounding (half an ulp, relative) to every error bound.
+  const double yround = output_rounding(b.opt.ytype);
+  Check r{};
+  r.rel_err = chk.rel_err;
+  r.tol = kiln::kref::input_tolerance(m.t, gemm) + yround;
+  // Int8 activations: the integer math checked tightly on the same int8 x (ref8).
+  r.q8 = kiln::kref::int8_activations(m.t, gemm);
+  r.err8 = r.q8 ? kiln::kref::compare(y, m.sh.rows, c.n, c.ref8, c.rows_checked).rel_err : 0;
+  // Run-to-run reproducibility: a second run must give the same bits.
+  CK(cudaMemsetAsync(c.yd, 0xFF, y.size() * 4, b.s));
+  run(0);
+  CK(cudaStreamSynchronize(b.s));
+  const std::vector<float> y2 = read_output(c.yd, n_out, b.opt.ytype);
+  r.repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
+  r.pass = chk.all_finite && r.rel_err <= r.tol && r.repro &&
+           r.err8 <= kiln::kref::tolerance(m.t, gemm) + yround;
+  return r;
+}
+
+// The cell's JSON record and its table line (printed).
+void report(Bench& b, const Matrix& m, const Columns& c, const Cell& cell, const Check& chk,
+            double sec, double read_us, double dense_tf) {
+  const Shape& sh = m.sh;
+  const double gbs = m.gbytes / sec / 1e9;
+  const double tflops = 2.0 * sh.rows * sh.k * c.n / sec / 1e12;
+  b.results.push_back({{"model", sh.model},
+                       {"rows", sh.rows},
+                       {"k", sh.k},
+                       {"type", tname(m.t)},
+                       {"ncols", c.n},
+                       {"route", cell.gemm ? "gemm" : "decode"},
+                       {"variant", cell.variant},
+                       {"x", cell.use_q8 ? "q8" : "f32"},
+                       {"y", yname(b.opt.ytype)},
+                       {"us", sec * 1e6},
+                       {"weight_gbs", gbs},
+                       {"pct_copy_bw", 100 * gbs / b.copy_bw},
+                       {"tflops", tflops},
+                       {"cublas_bf16_tflops", dense_tf},
+                       {"read_ceiling_us", read_us},
+                       {"rel_err", chk.rel_err},
+                       {"rel_err_int8_x", chk.q8 ? json(chk.err8) : json(nullptr)},
+                       {"tol", chk.tol},
+                       {"pass", chk.pass},
+                       {"reproducible", chk.repro},
+                       {"weight_bytes", m.gbytes},
+                       {"weight_copies", m.copies()}});
+  std::printf(
+      "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
+      "(bf16 %6.1f) err %.1e %s read %.2f us v%d",
+      sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k), tname(m.t).c_str(),
+      static_cast<long long>(c.n), cell.gemm ? "gemm" : "decode", sec * 1e6, gbs,
+      100 * gbs / b.copy_bw, tflops, dense_tf, chk.rel_err, chk.pass ? "ok" : "FAIL", read_us,
+      cell.variant);
+  if (chk.q8) std::printf(" err8 %.1e", chk.err8);  // against the reference on the same int8 x
+  if (cell.use_q8) std::printf(" x=q8");
+  if (b.opt.ytype != kiln::cuda::ActType::F32) std::printf(" y=%s", yname(b.opt.ytype));
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+// Checks and times one cell; at one column of the decode route also the
+// streaming-read ceiling (once per column count: read_us), and the floors,
+// ablations and timelines asked for.
+void measure(Bench& b, const Matrix& m, const Columns& c, const Cell& cell, double& read_us,
+             double dense_tf) {
+  const Options& opt = b.opt;
+  const cudaStream_t s = b.s;
+  const void* xin = cell.use_q8 ? c.xq : c.xd;
+  const auto xtype = cell.use_q8 ? kiln::cuda::ActType::Q8 : kiln::cuda::ActType::F32;
+  kiln::cuda::set_matvec_variant(cell.variant);
+  auto run = [&](int i) {
+    check_status(cell.gemm ? b.ctx.matmul_gemm(m.view(i), xin, xtype, c.n, c.yd, opt.ytype, s)
+                           : kiln::cuda::matvec(m.view(i), xin, xtype, c.n, c.yd, opt.ytype, s));
+  };
+  const Check chk = check_cell(b, m, c, cell.gemm, run);
+  b.failures += chk.pass ? 0 : 1;
+  const double sec = time_op(run, launches_for(run, m.copies(), s), s);
+  const bool one_col = !cell.gemm && c.n == 1;
+  if (one_col && read_us == 0) {
+    auto rd = [&](int i) {
+      CK(kiln::bench::launch_read(m.wd[i % m.wd.size()], m.pbytes, b.read_out, b.read_blocks, s));
+    };
+    read_us = 1e6 * time_op(rd, launches_for(rd, m.copies(), s), s);
+    if (opt.floor) print_floor(m.pbytes, m.wd, m.copies(), b.read_out, b.sms, c.xd, s);
+  }
+  for (int bits : opt.ablate) {
+    kiln::cuda::set_matvec_ablation(bits);
+    const double us = 1e6 * time_op(run, launches_for(run, m.copies(), s), s);
+    kiln::cuda::set_matvec_ablation(0);
+    std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n", bits, us,
+                100 * m.gbytes / (us * 1e-6) / 1e9 / b.copy_bw);
+  }
+  if (opt.timeline && one_col) {
+    print_timelines(
+        [&](int i, float* out) {
+          check_status(kiln::cuda::matvec(m.view(i), xin, xtype, 1, out, s));
+        },
+        m.copies(), m.sh.rows, c.yd, opt.ablate, s);
+  }
+  report(b, m, c, cell, chk, sec, read_us, dense_tf);
+}
+
+// Every cell of one matrix at one column count: the decode route up to 64
+// columns (each variant asked for at up to 8, each x form), the GEMM route
+// from 16.
+void measure_columns(Bench& b, const Matrix& m, int64_t ncols, double dense_tf) {
+  const Columns c(b, m, ncols);
+  double read_us = 0;
+  for (const bool gemm : {false, true}) {
+    if ((!gemm && ncols > 64) || (gemm && ncols < 16)) continue;
+    const std::vector<int> variants = !gemm && ncols <= 8 ? b.opt.variants : std::vector<int>{0};
+    for (const bool use_q8 : b.opt.xq8)
+      for (int variant : variants) {
+        if (use_q8 && (gemm || c.xq == nullptr)) continue;
+        measure(b, m, c, {gemm, use_q8, variant}, read_us, dense_tf);
+      }
+  }
+  kiln::cuda::set_matvec_variant(0);
 }
 
 }  // namespace
@@ -412,19 +434,8 @@ int main(int argc, char** argv) {
   CK(cudaGetDeviceProperties(&prop, 0));
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  {
-    // Warm-up: about a second of copies so that clocks are up before timing.
-    void *a, *b;
-    const size_t n = size_t{512} << 20;
-    CK(cudaMalloc(&a, n));
-    CK(cudaMalloc(&b, n));
-    CK(cudaMemset(a, 1, n));
-    for (int i = 0; i < 4000; ++i) CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s));
-    CK(cudaStreamSynchronize(s));
-    CK(cudaFree(a));
-    CK(cudaFree(b));
-  }
-  const double copy_bw = measure_copy_bw(s);
+  kiln::bench::warm_up(s);
+  const double copy_bw = kiln::bench::measure_copy_bw(s);
   std::printf("device: %s, %d SMs, L2 %d MB; D2D copy %.0f GB/s (read+write)\n", prop.name,
               prop.multiProcessorCount, prop.l2CacheSize >> 20, copy_bw);
 
@@ -436,200 +447,36 @@ int main(int argc, char** argv) {
   for (int64_t c : opt.cols) max_cols = std::max(max_cols, c);
   auto ctx_r = kiln::cuda::MatmulContext::create(max_rows, max_k, max_cols);
   check_status(ctx_r.status());
-  auto& ctx = *ctx_r.value();
   cublasHandle_t hb;
   cublasCreate(&hb);
-
-  uint32_t* read_out = nullptr;
   const int read_blocks = prop.multiProcessorCount * 8;
+  uint32_t* read_out = nullptr;
   CK(cudaMalloc(&read_out, static_cast<size_t>(read_blocks) * 4));
-
-  json out;
-  out["device"] = prop.name;
-  out["copy_bw_gbs"] = copy_bw;
-  json rows_json = json::array();
-  int failures = 0;
-  std::vector<std::string> table;
-  char buf[512];
+  Bench b{opt, s, copy_bw, prop.multiProcessorCount, *ctx_r.value(), read_out, read_blocks};
 
   for (const auto& sh : opt.shapes) {
-    std::vector<std::pair<int64_t, Dense>> dense;
+    std::vector<std::pair<int64_t, Dense>> dense;  // cuBLAS BF16 at 16 columns and more
     for (int64_t c : opt.cols) {
       if (c >= 16) dense.push_back({c, cublas_bf16(hb, sh, c, s)});
     }
     for (GgmlType t : opt.types) {
-      const uint64_t seed =
-          static_cast<uint64_t>(sh.rows * 131 + sh.k) * 977 + static_cast<uint64_t>(t);
-      const auto host = kiln::kref::random_weights(t, sh.rows, sh.k, seed);
-      const auto wf = kiln::kref::dequantize_matrix(t, host, sh.rows, sh.k);
-      const size_t pbytes = kiln::cuda::packed_bytes(t, sh.rows, sh.k);
-      const size_t gbytes = kiln::cuda::gguf_bytes(t, sh.rows, sh.k);
-      std::vector<uint8_t> packed(pbytes);
-      check_status(kiln::cuda::pack_weights(t, host.data(), sh.rows, sh.k, packed.data()));
-      const int nc = copies_for(pbytes);
-      std::vector<void*> wd(nc);
-      for (int i = 0; i < nc; ++i) {
-        CK(cudaMalloc(&wd[i], pbytes));
-        if (i == 0) {
-          CK(cudaMemcpy(wd[0], packed.data(), pbytes, cudaMemcpyHostToDevice));
-        } else {
-          CK(cudaMemcpy(wd[i], wd[0], pbytes, cudaMemcpyDeviceToDevice));
-        }
-      }
+      const Matrix m(sh, t);
       for (int64_t ncols : opt.cols) {
-        const auto x =
-            kiln::kref::random_activations(ncols * sh.k, seed + static_cast<uint64_t>(ncols));
-        float *xd, *yd;
-        CK(cudaMalloc(&xd, x.size() * 4));
-        CK(cudaMalloc(&yd, static_cast<size_t>(ncols * sh.rows) * 4));
-        CK(cudaMemcpy(xd, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
-        // The Q8 form of x (--x q8), quantized once outside the timed launches.
-        void* xq = nullptr;
-        const bool want_q8 = std::find(opt.xq8.begin(), opt.xq8.end(), true) != opt.xq8.end();
-        if (want_q8 && ncols <= 8 && kiln::kref::int8_activations(t, false)) {
-          const auto q8 = kiln::cuda::ActType::Q8;
-          CK(cudaMalloc(&xq, static_cast<size_t>(ncols * kiln::cuda::activation_bytes(q8, sh.k))));
-          auto quant = [&](int) {
-            check_status(
-                kiln::cuda::quantize_activations(xd, kiln::cuda::ActType::F32, sh.k, ncols, xq, s));
-          };
-          quant(0);
-          const double qs = time_op(quant, launches_for(quant, nc, s), s);
-          std::printf("  quantize x (%lld x %lld F32 -> Q8): %.2f us\n",
-                      static_cast<long long>(ncols), static_cast<long long>(sh.k), qs * 1e6);
-        }
-        const auto rows_checked = kiln::kref::rows_to_check(sh.rows, ncols);
-        const auto ref = kiln::kref::reference(wf, sh.k, x, ncols, rows_checked);
-        const auto ref8 = kiln::kref::int8_activations(t, false)
-                              ? kiln::kref::reference(wf, sh.k, kiln::kref::q8_activations(x),
-                                                      ncols, rows_checked)
-                              : std::vector<double>{};
-        double read_us = 0;
-        for (int route = 0; route < 2; ++route) {
-          const bool gemm = route == 1;
-          if ((!gemm && ncols > 64) || (gemm && ncols < 16)) continue;
-          const std::vector<int> variants =
-              !gemm && ncols <= 8 ? opt.variants : std::vector<int>{0};
-          for (const bool use_q8 : opt.xq8)
-            for (int variant : variants) {
-              if (use_q8 && (gemm || xq == nullptr)) continue;
-              const void* xin = use_q8 ? xq : xd;
-              const auto xtype = use_q8 ? kiln::cuda::ActType::Q8 : kiln::cuda::ActType::F32;
-              kiln::cuda::set_matvec_variant(variant);
-              auto run = [&](int i) {
-                const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-                check_status(gemm ? ctx.matmul_gemm(wv, xin, xtype, ncols, yd, opt.ytype, s)
-                                  : kiln::cuda::matvec(wv, xin, xtype, ncols, yd, opt.ytype, s));
-              };
-              CK(cudaMemsetAsync(yd, 0xFF, static_cast<size_t>(ncols * sh.rows) * 4, s));  // NaN
-              run(0);
-              CK(cudaStreamSynchronize(s));
-              CK(cudaGetLastError());
-              const std::vector<float> y = read_output(yd, ncols * sh.rows, opt.ytype);
-              const auto chk = kiln::kref::compare(y, sh.rows, ncols, ref, rows_checked);
-              // An F16/BF16 y adds its rounding (half an ulp, relative) to every error bound.
-              const double yround = output_rounding(opt.ytype);
-              const double tol = kiln::kref::input_tolerance(t, gemm) + yround;
-              // Int8 activations: the integer math checked tightly on the same int8 x (ref8).
-              const bool q8 = kiln::kref::int8_activations(t, gemm);
-              const double err8 =
-                  q8 ? kiln::kref::compare(y, sh.rows, ncols, ref8, rows_checked).rel_err : 0;
-              // Run-to-run reproducibility: a second run must give the same bits.
-              CK(cudaMemsetAsync(yd, 0xFF, y.size() * 4, s));
-              run(0);
-              CK(cudaStreamSynchronize(s));
-              const std::vector<float> y2 = read_output(yd, ncols * sh.rows, opt.ytype);
-              const bool repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
-              const bool pass = chk.all_finite && chk.rel_err <= tol && repro &&
-                                err8 <= kiln::kref::tolerance(t, gemm) + yround;
-              failures += pass ? 0 : 1;
-              const double sec = time_op(run, launches_for(run, nc, s), s);
-              if (!gemm && ncols == 1 && read_us == 0) {
-                auto rd = [&](int i) {
-                  CK(kiln::bench::launch_read(wd[i % nc], pbytes, read_out, read_blocks, s));
-                };
-                read_us = 1e6 * time_op(rd, launches_for(rd, nc, s), s);
-                if (opt.floor)
-                  print_floor(pbytes, wd, nc, read_out, prop.multiProcessorCount, xd, s);
-              }
-              for (int bits : opt.ablate) {
-                kiln::cuda::set_matvec_ablation(bits);
-                const double us = 1e6 * time_op(run, launches_for(run, nc, s), s);
-                kiln::cuda::set_matvec_ablation(0);
-                std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n",
-                            bits, us, 100 * gbytes / (us * 1e-6) / 1e9 / copy_bw);
-              }
-              if (opt.timeline && !gemm && ncols == 1) {
-                print_timelines(
-                    [&](int i, float* out) {
-                      const kiln::cuda::WeightView wv{t, sh.rows, sh.k, wd[i % nc]};
-                      check_status(kiln::cuda::matvec(wv, xin, xtype, 1, out, s));
-                    },
-                    nc, sh.rows, yd, opt.ablate, s);
-              }
-              const double gbs = gbytes / sec / 1e9;
-              const double tflops = 2.0 * sh.rows * sh.k * ncols / sec / 1e12;
-              double dense_tf = 0;
-              for (const auto& [c, d] : dense)
-                if (c == ncols) dense_tf = d.tflops;
-              json r = {{"model", sh.model},
-                        {"rows", sh.rows},
-                        {"k", sh.k},
-                        {"type", tname(t)},
-                        {"ncols", ncols},
-                        {"route", gemm ? "gemm" : "decode"},
-                        {"variant", variant},
-                        {"x", use_q8 ? "q8" : "f32"},
-                        {"y", yname(opt.ytype)},
-                        {"us", sec * 1e6},
-                        {"weight_gbs", gbs},
-                        {"pct_copy_bw", 100 * gbs / copy_bw},
-                        {"tflops", tflops},
-                        {"cublas_bf16_tflops", dense_tf},
-                        {"read_ceiling_us", read_us},
-                        {"rel_err", chk.rel_err},
-                        {"rel_err_int8_x", q8 ? json(err8) : json(nullptr)},
-                        {"tol", tol},
-                        {"pass", pass},
-                        {"reproducible", repro},
-                        {"weight_bytes", gbytes},
-                        {"weight_copies", nc}};
-              rows_json.push_back(r);
-              std::snprintf(
-                  buf, sizeof buf,
-                  "%-9s %6lldx%-6lld %-5s %4lld %-6s %9.2f us %7.0f GB/s %5.1f%% %7.1f TF/s "
-                  "(bf16 %6.1f) err %.1e %s read %.2f us v%d",
-                  sh.model, static_cast<long long>(sh.rows), static_cast<long long>(sh.k),
-                  tname(t).c_str(), static_cast<long long>(ncols), gemm ? "gemm" : "decode",
-                  sec * 1e6, gbs, 100 * gbs / copy_bw, tflops, dense_tf, chk.rel_err,
-                  pass ? "ok" : "FAIL", read_us, variant);
-              if (q8) {  // the error against the reference on the same int8 activations
-                const size_t used = std::strlen(buf);
-                std::snprintf(buf + used, sizeof buf - used, " err8 %.1e", err8);
-              }
-              if (use_q8) std::strncat(buf, " x=q8", sizeof buf - std::strlen(buf) - 1);
-              if (opt.ytype != kiln::cuda::ActType::F32) {
-                const size_t used = std::strlen(buf);
-                std::snprintf(buf + used, sizeof buf - used, " y=%s", yname(opt.ytype));
-              }
-              std::puts(buf);
-              std::fflush(stdout);
-              table.push_back(buf);
-            }
-        }
-        kiln::cuda::set_matvec_variant(0);
-        CK(cudaFree(xd));
-        CK(cudaFree(yd));
-        if (xq != nullptr) CK(cudaFree(xq));
+        double dense_tf = 0;
+        for (const auto& [c, d] : dense)
+          if (c == ncols) dense_tf = d.tflops;
+        measure_columns(b, m, ncols, dense_tf);
       }
-      for (auto* p : wd) CK(cudaFree(p));
     }
   }
-  out["results"] = rows_json;
-  out["failures"] = failures;
+  json out;
+  out["device"] = prop.name;
+  out["copy_bw_gbs"] = copy_bw;
+  out["results"] = b.results;
+  out["failures"] = b.failures;
   std::ofstream(opt.json_path) << out.dump(1) << "\n";
-  std::printf("%d failures; json: %s\n", failures, opt.json_path.c_str());
+  std::printf("%d failures; json: %s\n", b.failures, opt.json_path.c_str());
   cublasDestroy(hb);
   CK(cudaFree(read_out));
-  return failures == 0 ? 0 : 1;
+  return b.failures == 0 ? 0 : 1;
 }

@@ -13,6 +13,32 @@ void check_status(const Status& s) {
   }
 }
 
+namespace {
+
+// Median seconds of run() between two events on s, over reps runs after
+// `skip` untimed ones.
+double median_event_seconds(const std::function<void()>& run, int reps, int skip, cudaStream_t s) {
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  std::vector<double> ts;
+  for (int r = 0; r < reps + skip; ++r) {
+    CK(cudaEventRecord(e0, s));
+    run();
+    CK(cudaEventRecord(e1, s));
+    CK(cudaEventSynchronize(e1));
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    if (r >= skip) ts.push_back(ms * 1e-3);
+  }
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  std::sort(ts.begin(), ts.end());
+  return ts[ts.size() / 2];
+}
+
+}  // namespace
+
 double time_op(const std::function<void(int)>& op, int launches, cudaStream_t s, int reps) {
   cudaGraph_t g;
   cudaGraphExec_t ge;
@@ -20,25 +46,14 @@ double time_op(const std::function<void(int)>& op, int launches, cudaStream_t s,
   for (int i = 0; i < launches; ++i) op(i);
   CK(cudaStreamEndCapture(s, &g));
   CK(cudaGraphInstantiate(&ge, g, 0));
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
-  std::vector<double> ts;
-  for (int r = 0; r < reps + 2; ++r) {
-    CK(cudaEventRecord(e0, s));
-    CK(cudaGraphLaunch(ge, s));
-    CK(cudaEventRecord(e1, s));
-    CK(cudaEventSynchronize(e1));
-    float ms = 0;
-    CK(cudaEventElapsedTime(&ms, e0, e1));
-    if (r >= 2) ts.push_back(ms * 1e-3 / launches);
-  }
-  CK(cudaEventDestroy(e0));
-  CK(cudaEventDestroy(e1));
+  const double t = median_event_seconds([&] { CK(cudaGraphLaunch(ge, s)); }, reps, 2, s);
   CK(cudaGraphExecDestroy(ge));
   CK(cudaGraphDestroy(g));
-  std::sort(ts.begin(), ts.end());
-  return ts[ts.size() / 2];
+  return t / launches;
+}
+
+double time_per_launch(const std::function<void(int)>& op, int n_copies, cudaStream_t s) {
+  return time_op(op, launches_for(op, n_copies, s), s);
 }
 
 int launches_for(const std::function<void(int)>& op, int n_copies, cudaStream_t s) {
@@ -59,23 +74,10 @@ double measure_copy_bw(cudaStream_t s) {
     CK(cudaMemset(a, 1, n));
     auto copy = [&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); };
     best = std::max(best, 2.0 * n / time_op(copy, 4, s, 9) / 1e9);
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-    std::vector<double> ts;
-    for (int r = 0; r < 11; ++r) {
-      CK(cudaEventRecord(e0, s));
+    const auto four = [&] {
       for (int i = 0; i < 4; ++i) copy(i);
-      CK(cudaEventRecord(e1, s));
-      CK(cudaEventSynchronize(e1));
-      float ms = 0;
-      CK(cudaEventElapsedTime(&ms, e0, e1));
-      ts.push_back(ms * 1e-3 / 4);
-    }
-    std::sort(ts.begin(), ts.end());
-    best = std::max(best, 2.0 * n / ts[ts.size() / 2] / 1e9);
-    CK(cudaEventDestroy(e0));
-    CK(cudaEventDestroy(e1));
+    };
+    best = std::max(best, 2.0 * n / (median_event_seconds(four, 11, 0, s) / 4) / 1e9);
     CK(cudaFree(a));
     CK(cudaFree(b));
   }

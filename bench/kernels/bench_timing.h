@@ -35,6 +35,10 @@ double time_op(const std::function<void(int)>& op, int launches, cudaStream_t s,
 // Launches so that one replay runs for about 300 us (at least n_copies).
 int launches_for(const std::function<void(int)>& op, int n_copies, cudaStream_t s);
 
+// time_op over launches_for(op, n_copies, s) launches: op(i) rotating over
+// n_copies buffers, median seconds per launch.
+double time_per_launch(const std::function<void(int)>& op, int n_copies, cudaStream_t s);
+
 // Copies of a buffer of `bytes` that rotating launches need so that L2 cannot
 // serve them (at least 2; 200 MiB in all).
 int copies_for(size_t bytes);

@@ -62,12 +62,11 @@ namespace {
 using kiln::GgmlType;
 using kiln::bench::check_status;
 using kiln::bench::copies_for;
-using kiln::bench::launches_for;
 using kiln::bench::Options;
 using kiln::bench::parse;
 using kiln::bench::print_timelines;
 using kiln::bench::Shape;
-using kiln::bench::time_op;
+using kiln::bench::time_per_launch;
 using kiln::bench::tname;
 using kiln::bench::yname;
 using nlohmann::json;
@@ -120,7 +119,7 @@ Dense cublas_bf16(cublasHandle_t h, const Shape& sh, int64_t ncols, cudaStream_t
   };
   op(0);
   CK(cudaStreamSynchronize(s));
-  const double t = time_op(op, launches_for(op, nc, s), s);
+  const double t = time_per_launch(op, nc, s);
   for (auto* p : w) CK(cudaFree(p));
   CK(cudaFree(x));
   CK(cudaFree(y));
@@ -130,9 +129,7 @@ Dense cublas_bf16(cublasHandle_t h, const Shape& sh, int64_t ncols, cudaStream_t
 // Dependent-read floors for one weight size (see read_ceiling.h), printed.
 void print_floor(size_t bytes, const std::vector<void*>& wd, int nc, uint32_t* out, int sms,
                  const float* x4096, cudaStream_t s) {
-  auto t_us = [&](const std::function<void(int)>& op) {
-    return 1e6 * time_op(op, launches_for(op, nc, s), s);
-  };
+  auto t_us = [&](const std::function<void(int)>& op) { return 1e6 * time_per_launch(op, nc, s); };
   const double empty = t_us([&](int) { CK(kiln::bench::launch_dependent_empty(out, sms, s)); });
   std::printf("  floor: empty dependent launch %.2f us\n", empty);
   const size_t slice = (bytes / 16 + sms - 1) / sms * 16;
@@ -275,7 +272,7 @@ struct Columns {
           kiln::cuda::quantize_activations(xd, kiln::cuda::ActType::F32, m.sh.k, n, xq, b.s));
     };
     quant(0);
-    const double qs = time_op(quant, launches_for(quant, m.copies(), b.s), b.s);
+    const double qs = time_per_launch(quant, m.copies(), b.s);
     std::printf("  quantize x (%lld x %lld F32 -> Q8): %.2f us\n", static_cast<long long>(n),
                 static_cast<long long>(m.sh.k), qs * 1e6);
   }
@@ -299,11 +296,15 @@ struct Check {
 Check check_cell(const Bench& b, const Matrix& m, const Columns& c, bool gemm,
                  const std::function<void(int)>& run) {
   const int64_t n_out = c.n * m.sh.rows;
-  CK(cudaMemsetAsync(c.yd, 0xFF, static_cast<size_t>(n_out) * 4, b.s));  // NaN
-  run(0);
-  CK(cudaStreamSynchronize(b.s));
-  CK(cudaGetLastError());
-  const std::vector<float> y = read_output(c.yd, n_out, b.opt.ytype);
+  // One run into y prefilled with NaN, read back.
+  const auto run_once = [&] {
+    CK(cudaMemsetAsync(c.yd, 0xFF, static_cast<size_t>(n_out) * 4, b.s));
+    run(0);
+    CK(cudaStreamSynchronize(b.s));
+    CK(cudaGetLastError());
+    return read_output(c.yd, n_out, b.opt.ytype);
+  };
+  const std::vector<float> y = run_once();
   const auto chk = kiln::kref::compare(y, m.sh.rows, c.n, c.ref, c.rows_checked);
   // An F16/BF16 y adds its rounding (half an ulp, relative) to every error bound.
   const double yround = output_rounding(b.opt.ytype);
@@ -314,10 +315,7 @@ Check check_cell(const Bench& b, const Matrix& m, const Columns& c, bool gemm,
   r.q8 = kiln::kref::int8_activations(m.t, gemm);
   r.err8 = r.q8 ? kiln::kref::compare(y, m.sh.rows, c.n, c.ref8, c.rows_checked).rel_err : 0;
   // Run-to-run reproducibility: a second run must give the same bits.
-  CK(cudaMemsetAsync(c.yd, 0xFF, y.size() * 4, b.s));
-  run(0);
-  CK(cudaStreamSynchronize(b.s));
-  const std::vector<float> y2 = read_output(c.yd, n_out, b.opt.ytype);
+  const std::vector<float> y2 = run_once();
   r.repro = std::memcmp(y.data(), y2.data(), y.size() * 4) == 0;
   r.pass = chk.all_finite && r.rel_err <= r.tol && r.repro &&
            r.err8 <= kiln::kref::tolerance(m.t, gemm) + yround;
@@ -382,18 +380,18 @@ void measure(Bench& b, const Matrix& m, const Columns& c, const Cell& cell, doub
   };
   const Check chk = check_cell(b, m, c, cell.gemm, run);
   b.failures += chk.pass ? 0 : 1;
-  const double sec = time_op(run, launches_for(run, m.copies(), s), s);
+  const double sec = time_per_launch(run, m.copies(), s);
   const bool one_col = !cell.gemm && c.n == 1;
   if (one_col && read_us == 0) {
     auto rd = [&](int i) {
       CK(kiln::bench::launch_read(m.wd[i % m.wd.size()], m.pbytes, b.read_out, b.read_blocks, s));
     };
-    read_us = 1e6 * time_op(rd, launches_for(rd, m.copies(), s), s);
+    read_us = 1e6 * time_per_launch(rd, m.copies(), s);
     if (opt.floor) print_floor(m.pbytes, m.wd, m.copies(), b.read_out, b.sms, c.xd, s);
   }
   for (int bits : opt.ablate) {
     kiln::cuda::set_matvec_ablation(bits);
-    const double us = 1e6 * time_op(run, launches_for(run, m.copies(), s), s);
+    const double us = 1e6 * time_per_launch(run, m.copies(), s);
     kiln::cuda::set_matvec_ablation(0);
     std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n", bits, us,
                 100 * m.gbytes / (us * 1e-6) / 1e9 / b.copy_bw);

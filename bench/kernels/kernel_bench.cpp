@@ -34,7 +34,9 @@
 // last "end"). --x f32,q8: the decode route with the
 // activations as given (F32, default) and/or quantized to int8 XBlocks
 // beforehand (ActType::Q8: what a producer that quantizes once hands the
-// quantized types; the quantization is timed on its own line, "quantize x").
+// quantized types; the quantization is timed on its own line, "quantize x",
+// and at one column with each Q8 cell, "quantize x + decode": both launches
+// in the timed graph, what x as given costs through a separate quantization).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -394,6 +396,18 @@ void measure(Bench& b, const Matrix& m, const Columns& c, const Cell& cell, doub
     const double us = 1e6 * time_per_launch(run, m.copies(), s);
     kiln::cuda::set_matvec_ablation(0);
     std::printf("  ablate %d (1 no dots, 2 no x fill, 4 no wait): %.2f us (%.1f%%)\n", bits, us,
+                100 * m.gbytes / (us * 1e-6) / 1e9 / b.copy_bw);
+  }
+  if (cell.use_q8 && one_col) {
+    // What x as given costs through a separate quantization (quantize x, then
+    // this decode on its XBlocks), both in the timed graph (PDL between them).
+    auto pair = [&](int i) {
+      check_status(
+          kiln::cuda::quantize_activations(c.xd, kiln::cuda::ActType::F32, m.sh.k, 1, c.xq, s));
+      run(i);
+    };
+    const double us = 1e6 * time_per_launch(pair, m.copies(), s);
+    std::printf("  quantize x + decode (F32 x in two launches): %.2f us (%.1f%%)\n", us,
                 100 * m.gbytes / (us * 1e-6) / 1e9 / b.copy_bw);
   }
   if (opt.timeline && one_col) {

@@ -38,8 +38,9 @@ TEST(CudaMatvecAuto, MeasuredChoices) {
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q3_K, 4096, 11008), kRegNoPipe);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q4_K, 4096, 11008), kS8Pre1LG);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 4096, 11008), kS8x2NoPre);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kS32R2);
-  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kS32R2);
+  // v73: Q5_K from 11008 rows on the wide register kernel.
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 11008, 4096), kRegWideVariant);
+  EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_K, 32000, 4096), kRegWideVariant);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q2_K, 4096, 11008), kS32R2);
   EXPECT_EQ(auto_matvec_variant(q40, 11008, 4096), kS32R2);
   EXPECT_EQ(auto_matvec_variant(GgmlType::Q5_0, 11008, 4096), kS32R2);
@@ -108,17 +109,19 @@ TEST(CudaMmqChoice, RowTilesPerGroup) {
 
 // With activations quantized beforehand (v53, s7 call 10): the register
 // kernel at 11008 rows for Q4_0/Q4_K/Q8_0, at 4096 x 4096 for Q8_0 and at
-// 4096 x 11008 for Q4_0; Q5_K's lane-group stages at 4096 x 11008; every
-// other cell and the small shapes as for F32 activations.
+// 4096 x 11008 for Q4_0; the wide register kernel for Q4_K/Q5_K at 4096 x
+// 11008 (v73); every other cell and the small shapes as for F32 activations.
 TEST(CudaMatvecAuto, MeasuredChoicesQ8Activations) {
-  constexpr int kReg = 1, kS8Pre1LG = kFirstStagedVariant + 20;
-  static_assert(kStagedConfigs[20].rows_per_stage == 8 && kStagedConfigs[20].lane_rows == 4);
+  constexpr int kReg = 1;
   const GgmlType q40 = GgmlType::Q4_0, q4k = GgmlType::Q4_K, q80 = GgmlType::Q8_0;
   EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x(q40, 4096, 4096), auto_matvec_variant(q40, 4096, 4096));
   EXPECT_EQ(auto_matvec_variant_q8x(q4k, 4096, 4096), auto_matvec_variant(q4k, 4096, 4096));
   EXPECT_EQ(auto_matvec_variant_q8x(q40, 4096, 11008), kReg);
-  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_K, 4096, 11008), kS8Pre1LG);
+  // v73: Q4_K and Q5_K on the register kernel with two units per lane per batch.
+  EXPECT_EQ(auto_matvec_variant_q8x(q4k, 4096, 11008), kRegWideVariant);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_K, 4096, 11008), kRegWideVariant);
+  EXPECT_EQ(auto_matvec_variant_q8x(GgmlType::Q5_K, 11008, 4096), kRegWideVariant);
   // v64: Q6_K on the register kernel at K = 11008 up to 8192 rows, Q8_0 at 4096 x 11008 only.
   EXPECT_EQ(auto_matvec_variant_q8x(q80, 4096, 11008), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x(q80, 8192, 11008), auto_matvec_variant(q80, 8192, 11008));
@@ -153,14 +156,23 @@ TEST(CudaMatvecAuto, MeasuredMultiColumnQ8Activations) {
   constexpr int kReg = 1;
   const GgmlType q40 = GgmlType::Q4_0, q4k = GgmlType::Q4_K, q5k = GgmlType::Q5_K;
   const GgmlType q80 = GgmlType::Q8_0, q6k = GgmlType::Q6_K;
-  for (GgmlType t : {q4k, q5k, GgmlType::Q5_0, GgmlType::Q5_1}) {
+  for (GgmlType t : {q5k, GgmlType::Q5_0, GgmlType::Q5_1}) {
     EXPECT_EQ(auto_matvec_variant_q8x2(t, 4096, 4096), auto_matvec_variant_q8x(t, 4096, 4096));
     EXPECT_GE(auto_matvec_variant_q8x2(t, 4096, 4096), kFirstStagedVariant);
   }
   for (GgmlType t : {q40, q6k, GgmlType::Q2_K, GgmlType::Q3_K})
     EXPECT_EQ(auto_matvec_variant_q8x2(t, 4096, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x2(q4k, 4096, 11008), auto_matvec_variant_q8x(q4k, 4096, 11008));
-  for (GgmlType t : {q5k, q6k, q80, GgmlType::Q5_1})
+  // v73: Q4_K on the wide register kernel from 4096 x 4096 on, Q5_K but at 4096 x 4096.
+  for (int64_t rows : {4096, 11008, 32000}) {
+    EXPECT_EQ(auto_matvec_variant_q8x2(q4k, rows, 4096), kRegWideVariant) << rows;
+    if (rows > 4096) {
+      EXPECT_EQ(auto_matvec_variant_q8x2(q5k, rows, 4096), kRegWideVariant) << rows;
+    }
+  }
+  EXPECT_EQ(auto_matvec_variant_q8x2(q4k, 4096, 11008), kRegWideVariant);
+  EXPECT_EQ(auto_matvec_variant_q8x2(q5k, 4096, 11008), kRegWideVariant);
+  for (GgmlType t : {q6k, q80, GgmlType::Q5_1})
     EXPECT_EQ(auto_matvec_variant_q8x2(t, 4096, 11008), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x2(GgmlType::Q5_1, 11008, 4096), kReg);
   EXPECT_EQ(auto_matvec_variant_q8x2(q5k, 32000, 4096), auto_matvec_variant_q8x(q5k, 32000, 4096));

@@ -63,9 +63,13 @@ inline constexpr int kNumStagedConfigs =
 
 // Variant numbers of the one-column kernel choice (kernels.h
 // set_matvec_variant): 0 = automatic, 1-3 = the register kernels, 4 + i =
-// kStagedConfigs[i].
+// kStagedConfigs[i], then kRegWideVariant: the register kernel with twice
+// the units per lane per batch for the types whose unit holds 48 bytes or
+// more in registers (Q4_K, Q5_K; v73: more weight bytes in flight per warp;
+// the other types: as variant 1).
 inline constexpr int kFirstStagedVariant = 4;
-inline constexpr int kNumMatvecVariants = kFirstStagedVariant + kNumStagedConfigs;
+inline constexpr int kRegWideVariant = kFirstStagedVariant + kNumStagedConfigs;
+inline constexpr int kNumMatvecVariants = kRegWideVariant + 1;
 
 // Columns from which launch_matvec uses the multi-column tensor-core kernel
 // (matvec_mmq.cuh) for the types it supports; below, the register kernel.
@@ -189,7 +193,8 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
           t == GgmlType::Q5_1 || t == GgmlType::Q4_K)
         return kS32R2;
     }
-    if (t == GgmlType::Q5_K) return kS32R2;
+    // v73: Q5_K on the wide register kernel (11008 x 4096 10.5 against 11.2 us).
+    if (t == GgmlType::Q5_K) return kRegWideVariant;
   }
   return kReg;
 }
@@ -215,18 +220,21 @@ constexpr int auto_matvec_variant(GgmlType t, int64_t rows, int64_t k) {
 // and 8192 x 11008 (18.91 against 20.58); Q8_0 at 4096 x 11008 (12.31
 // against 12.77), while at 8192 x 11008 its staged choice stays (24.24 against
 // 24.96).
+//
+// v73 (s14 calls 3-4): Q4_K and Q5_K at 4096 x 11008 on the wide register
+// kernel (kRegWideVariant; Q4_K 8.9 us, as the lane-group stages; Q5_K 10.65
+// against 10.75), Q5_K from 11008 rows on it through the F32 choice.
 constexpr int auto_matvec_variant_q8x(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1, kRegNoPipe = 3, kS32R2 = kFirstStagedVariant + 12;
-  constexpr int kS8Pre1LG = kFirstStagedVariant + 20;
   const int f32 = auto_matvec_variant(t, rows, k);
   if (rows < 4096 || k < 4096) return f32;
   if (rows <= 8192 && k == 4096) return t == GgmlType::Q8_0 || t == GgmlType::Q2_K ? kReg : f32;
   if (rows <= 8192) {
+    if (unit64_kquant(t)) return kRegWideVariant;  // v73
     if (t == GgmlType::Q4_0 || t == GgmlType::Q5_0 || t == GgmlType::Q6_K) return kReg;
     if (t == GgmlType::Q8_0 && rows <= 4096) return kReg;
     if (t == GgmlType::Q2_K) return kRegNoPipe;
-    if (t == GgmlType::Q4_1 && f32 != kReg) return kS32R2;
-    return t == GgmlType::Q5_K && f32 != kReg ? kS8Pre1LG : f32;
+    return t == GgmlType::Q4_1 && f32 != kReg ? kS32R2 : f32;
   }
   if (rows <= 16384 && (t == GgmlType::Q4_0 || t == GgmlType::Q4_K || t == GgmlType::Q8_0 ||
                         t == GgmlType::Q4_1 || t == GgmlType::Q5_0))
@@ -244,6 +252,11 @@ constexpr int auto_matvec_variant_q8x2(GgmlType t, int64_t rows, int64_t k) {
   constexpr int kReg = 1;
   const int one = auto_matvec_variant_q8x(t, rows, k);
   if (rows < 4096 || k < 4096) return one;
+  // v73 (s14 call 4): the wide register kernel for Q4_K, and for Q5_K but at
+  // 4096 x 4096 (Q4_K 4096 x 11008 11.0 against 13.1 us, 11008 x 4096 8.7
+  // against 9.9; Q5_K 11008 x 4096 10.6 against 11.8).
+  if (t == GgmlType::Q4_K || (t == GgmlType::Q5_K && (rows > 8192 || k > 4096)))
+    return kRegWideVariant;
   if (rows <= 8192 && k == 4096)
     return unit64_kquant(t) || t == GgmlType::Q5_0 || t == GgmlType::Q5_1 ? one : kReg;
   if (rows <= 8192) return t == GgmlType::Q4_K ? one : kReg;

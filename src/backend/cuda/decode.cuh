@@ -156,6 +156,27 @@ __device__ __forceinline__ void scale_min_k4(int idx, const uint4& meta, float* 
   *mn = -h2f(meta.x >> 16) * (magic(mn4, k) - 8388608.0f);
 }
 
+// Q4_K / Q5_K: d * scale (dsc) and -dmin * min (dmn) of the two sub-blocks
+// 2 j and 2 j + 1 of unit j (meta as scale_min_k4), without branching on j
+// (v73): the 6-bit values are, for j < 2, the low 6 bits of scales[2j..2j+1]
+// (mins: [2j+4..2j+5]); for j >= 2, the low (high) nibbles of
+// scales[2j+4..2j+5] plus the top 2 bits of scales[2j-4..2j-3] ([2j..2j+1])
+// as bits 4..5. d * scale is exact in float (11 x 6 bits).
+__device__ __forceinline__ void scales_k4_unit(const uint4& meta, int j, float* dsc, float* dmn) {
+  const uint32_t hi = 0u - static_cast<uint32_t>(j >> 1);  // all ones for j >= 2
+  const uint32_t low_bits = 0x0F0F0F0Fu | (~hi & 0x30303030u);
+  const uint32_t top_bits = hi & 0x30303030u;
+  const uint32_t sc4 = ((hi ? meta.w : meta.y) & low_bits) | ((meta.y >> 2) & top_bits);
+  const uint32_t mn4 = ((hi ? meta.w >> 4 : meta.z) & low_bits) | ((meta.z >> 2) & top_bits);
+  const uint32_t sel = 0x4440u | static_cast<uint32_t>(2 * (j & 1));  // byte k, zero-extended
+  const float d = h2f(meta.x), dmin = h2f(meta.x >> 16);
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+    dsc[s] = d * static_cast<float>(__byte_perm(sc4, 0u, sel + s));
+    dmn[s] = -dmin * static_cast<float>(__byte_perm(mn4, 0u, sel + s));
+  }
+}
+
 }  // namespace dec
 
 template <GgmlType T>
@@ -334,10 +355,11 @@ struct Dec<GgmlType::Q4_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 4, ui = row * w.nblocks * 4 + u;
+    // u >= 0: shifts, not signed division.
+    const int64_t sb = row * w.nblocks + (u >> 2), ui = row * w.nblocks * 4 + u;
     return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16)},
             dec::ld16x<SH>(w.p[2] + sb * 16),
-            static_cast<int>(u % 4)};
+            static_cast<int>(u & 3)};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
 #pragma unroll
@@ -365,11 +387,11 @@ struct Dec<GgmlType::Q5_K> {
   };
   template <bool SH = false>
   __device__ static Raw load(const Planes& w, int64_t row, int64_t u) {
-    const int64_t sb = row * w.nblocks + u / 4, ui = row * w.nblocks * 4 + u;
+    const int64_t sb = row * w.nblocks + (u >> 2), ui = row * w.nblocks * 4 + u;
     return {{dec::ld16x<SH>(w.p[0] + ui * 16), dec::ld16x<SH>(w.p[1] + ui * 16)},
             dec::ld8x<SH>(w.p[2] + ui * 8),
             dec::ld16x<SH>(w.p[3] + sb * 16),
-            static_cast<int>(u % 4)};
+            static_cast<int>(u & 3)};
   }
   __device__ static void decode(const Raw& r, int s, float* q, float* sc, float* mn) {
     const int sb = 2 * r.j + s;

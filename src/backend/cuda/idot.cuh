@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "backend/cuda/decode.cuh"
 
@@ -86,6 +87,21 @@ template <GgmlType T>
 struct IDot {
   static constexpr bool kEnabled = false;
 };
+
+// A unit's work shared by its sub-chunks and rows' x: IDot<T>::prep(raw)
+// where the type has one (its sub then takes prep's result), else the Raw.
+template <typename I, typename = void>
+struct HasPrep : std::false_type {};
+template <typename I>
+struct HasPrep<I, std::void_t<decltype(&I::prep)>> : std::true_type {};
+template <typename I, typename Raw>
+__device__ __forceinline__ auto idot_prep(const Raw& r) {
+  if constexpr (HasPrep<I>::value) {
+    return I::prep(r);
+  } else {
+    return r;
+  }
+}
 
 template <>
 struct IDot<GgmlType::Q8_0> {
@@ -176,42 +192,65 @@ struct IDot<GgmlType::Q5_1> {
   }
 };
 
-// Q4_K: sub-chunk s of unit j = low (s = 0) or high nibbles of the unit's 32 bytes.
+// Q4_K: sub-chunk s of unit j = low (s = 0) or high nibbles of the unit's 32
+// bytes. prep decodes the unit's two scales and mins once (v73; before, each
+// sub-chunk decoded its own from the 16 bytes of the super-block's scales).
 template <>
 struct IDot<GgmlType::Q4_K> {
   static constexpr bool kEnabled = true;
-  __device__ static float sub(const Dec<GgmlType::Q4_K>::Raw& r, int s, const XRegs& x) {
+  struct Unit {
+    uint4 v[2];
+    float dsc[2];  // d * scale of sub-chunk s
+    float dmn[2];  // -dmin * min
+  };
+  // The unit of quants v, j-th of its super-block with scales meta (also Q5_K's).
+  __device__ static Unit unit(const uint4 (&v)[2], const uint4& meta, int j) {
+    Unit p;
+    p.v[0] = v[0];
+    p.v[1] = v[1];
+    dec::scales_k4_unit(meta, j, p.dsc, p.dmn);
+    return p;
+  }
+  __device__ static Unit prep(const Dec<GgmlType::Q4_K>::Raw& r) { return unit(r.v, r.meta, r.j); }
+  __device__ static float sub(const Unit& p, int s, const XRegs& x) {
     // s == 1: the high nibbles masked in place (16x), scaled by x.d16 (v20).
     uint32_t wv[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i)
-      wv[i] = dec::word(r.v[i / 4], i % 4) & (s == 0 ? 0x0F0F0F0Fu : 0xF0F0F0F0u);
+      wv[i] = dec::word(p.v[i / 4], i % 4) & (s == 0 ? 0x0F0F0F0Fu : 0xF0F0F0F0u);
     const int i = s == 0 ? idot::dot<8>(wv, x.w, 0) : idot::dot_u8<8>(wv, x.w, 0);
-    float sc, mn;
-    dec::scale_min_k4(2 * r.j + s, r.meta, &sc, &mn);
-    return fmaf(sc * (s == 0 ? x.d : x.d16), static_cast<float>(i), mn * (x.s0 + x.s1));
+    const float t = static_cast<float>(i) * (s == 0 ? x.d : x.d16);
+    return fmaf(p.dsc[s], t, p.dmn[s] * (x.s0 + x.s1));
   }
 };
 
+// Q5_K: as Q4_K, with the fifth bits (prep as Q4_K's, v73).
 template <>
 struct IDot<GgmlType::Q5_K> {
   static constexpr bool kEnabled = true;
-  __device__ static float sub(const Dec<GgmlType::Q5_K>::Raw& r, int s, const XRegs& x) {
-    const int sb = 2 * r.j + s;
+  using Q4K = IDot<GgmlType::Q4_K>;
+  struct Unit : Q4K::Unit {
+    uint2 h;  // the fifth bits
+  };
+  __device__ static Unit prep(const Dec<GgmlType::Q5_K>::Raw& r) {
+    Unit p;
+    static_cast<Q4K::Unit&>(p) = Q4K::unit(r.v, r.meta, r.j);
+    p.h = r.h;
+    return p;
+  }
+  __device__ static float sub(const Unit& p, int s, const XRegs& x) {
     // The unit's fifth bits, pre-rotated per sub-chunk (v41): one rotation by
     // the word index (a constant) and the mask.
     uint32_t wv[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
-      const uint32_t wd = dec::word(r.v[i / 4], i % 4);
+      const uint32_t wd = dec::word(p.v[i / 4], i % 4);
       const uint32_t nib = s == 0 ? (wd & 0x0F0F0F0Fu) : ((wd >> 4) & 0x0F0F0F0Fu);
-      wv[i] = nib | dec::q5_bits(s == 0 ? r.h.x : r.h.y, i);
+      wv[i] = nib | dec::q5_bits(s == 0 ? p.h.x : p.h.y, i);
     }
     int i0, i1;
     idot::dot_halves(wv, x, i0, i1);
-    float sc, mn;
-    dec::scale_min_k4(sb, r.meta, &sc, &mn);
-    return fmaf(sc * x.d, static_cast<float>(i0 + i1), mn * (x.s0 + x.s1));
+    return fmaf(p.dsc[s], static_cast<float>(i0 + i1) * x.d, p.dmn[s] * (x.s0 + x.s1));
   }
 };
 

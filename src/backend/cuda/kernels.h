@@ -54,7 +54,9 @@ cudaError_t launch_matvec(const Planes& w, int rows, int K, const void* x, int x
 // Kernel choice of launch_matvec at one column, for kernel_bench's sweep and
 // the tests: 0 = automatic (the default); 1 = the register kernel with its
 // automatic software-pipeline choice, 2 = pipeline on, 3 = off;
-// 4 + i = kStagedConfigs[i] (the register kernel where that does not fit).
+// 4 + i = kStagedConfigs[i] (the register kernel where that does not fit);
+// kRegWideVariant (28) = the register kernel with two units per lane per
+// batch (Q4_K/Q5_K, 1-2 columns, v73; the other types: as 1).
 // At 2 columns the same numbers pick the staged configuration (v51); at
 // 3..8: 1 = the register kernel, 2 = the tensor-core kernel where the type
 // has one, any other = the automatic choice (the tensor-core kernel from

@@ -85,12 +85,12 @@ cudaError_t launch_matvec_f32(const Planes& w, int rows, int K, const void* x, i
 // Integer kernel, R rows per warp, W warps per block. When K fits one tile,
 // the grid is capped at the resident block count (persistent blocks stage x
 // once and loop over row groups).
-template <GgmlType T, int NC, int R, int W, bool PIPE>
+template <GgmlType T, int NC, int R, int W, bool PIPE, int UX = 1>
 cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                                 cudaStream_t stream) {
   constexpr int kMaxTile = matvec_int_max_tile<T>(NC);
   constexpr size_t kMaxSmem = matvec_int_smem_bytes<T>(NC, kMaxTile);
-  auto* kernel = matvec_int_kernel<T, NC, R, W, PIPE>;
+  auto* kernel = matvec_int_kernel<T, NC, R, W, PIPE, UX>;
   static const cudaError_t attr = cudaFuncSetAttribute(
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem));
   if (attr != cudaSuccess) return attr;
@@ -108,15 +108,23 @@ cudaError_t launch_matvec_int_k(const Planes& w, int rows, int K, const void* x,
                     tile_k);
 }
 
-template <GgmlType T, int NC, int R, int W>
+template <GgmlType T, int NC, int R, int W, int UX = 1>
 cudaError_t launch_matvec_int(const Planes& w, int rows, int K, const void* x, int xtype, YOut y,
                               cudaStream_t stream, int pipe = -1) {
   if constexpr (NC <= 2) {
-    if (pipe == 1 || (pipe < 0 && use_pipeline<matvec_int_kernel<T, NC, R, W, true>>(
+    if (pipe == 1 || (pipe < 0 && use_pipeline<matvec_int_kernel<T, NC, R, W, true, UX>>(
                                       NC, (rows + W * R - 1) / (W * R))))
-      return launch_matvec_int_k<T, NC, R, W, true>(w, rows, K, x, xtype, y, stream);
+      return launch_matvec_int_k<T, NC, R, W, true, UX>(w, rows, K, x, xtype, y, stream);
   }
-  return launch_matvec_int_k<T, NC, R, W, false>(w, rows, K, x, xtype, y, stream);
+  return launch_matvec_int_k<T, NC, R, W, false, UX>(w, rows, K, x, xtype, y, stream);
+}
+
+// The register kernel at one or two columns with twice the units per lane per
+// batch (kRegWideVariant), for the types whose unit holds 48 bytes or more in
+// registers (matvec_unroll 1); false: not instantiated for T.
+template <GgmlType T>
+constexpr bool has_reg_wide() {
+  return IDot<T>::kEnabled && unit64_kquant(T);
 }
 
 // Staged kernel (matvec_staged.cuh), one column. Returns cudaErrorNotSupported
@@ -239,6 +247,7 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
                              cudaStream_t stream) {
   constexpr bool kStaged = IDot<T>::kEnabled || T == GgmlType::F16 || T == GgmlType::BF16;
   int pipe = -1;
+  [[maybe_unused]] bool wide = false;  // kRegWideVariant
   // One column, and two for the quantized types (v51): the staged kernel in
   // the configuration the variant names.
   if constexpr ((NC == 1 && kStaged) || (NC == 2 && IDot<T>::kEnabled)) {
@@ -248,10 +257,12 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
     else if (v == 0)
       v = auto_matvec_variant(T, rows, K);
     StagedConfig c{};
-    if (v >= kFirstStagedVariant && v < kNumMatvecVariants) {
+    if (v >= kFirstStagedVariant && v < kRegWideVariant) {
       c = kStagedConfigs[v - kFirstStagedVariant];
     } else if (NC == 1 && (v == 2 || v == 3)) {
       pipe = v == 2 ? 1 : 0;
+    } else if (v == kRegWideVariant) {
+      wide = true;
     }
     if (c.rows_per_stage > 0) {
       cudaError_t e;
@@ -274,6 +285,11 @@ cudaError_t launch_matvec_nc(const Planes& w, int rows, int K, const void* x, in
     }
   }
   if constexpr (IDot<T>::kEnabled) {
+    if constexpr (NC <= 2 && has_reg_wide<T>()) {
+      if (wide)
+        return launch_matvec_int<T, NC, kMatvecRows, kMatvecWarps, 2>(w, rows, K, x, xtype, y,
+                                                                      stream);
+    }
     return launch_matvec_int<T, NC, kMatvecRows, kMatvecWarps>(w, rows, K, x, xtype, y, stream,
                                                                pipe);
   } else {

@@ -43,6 +43,24 @@ constexpr size_t matvec_smem_bytes(int nc, int tile_k) {
   return per_col * nc * sizeof(float);
 }
 
+// Byte offset of row `row` in plane p of w.
+template <GgmlType T>
+__device__ __forceinline__ int64_t plane_row_offset(const Planes& w, int p, int64_t row) {
+  return row * (w.nblocks * type_layout(T).planes[p].stride);
+}
+
+// Row `row` of the planes w as planes of their own (their row 0), so that a
+// loop over the row's units computes unit offsets only (v28 in the staged
+// kernel, v73 in the register kernels: no row * nblocks per load).
+template <GgmlType T>
+__device__ __forceinline__ Planes row_planes(const Planes& w, int64_t row) {
+  constexpr TypeLayout l = type_layout(T);
+  Planes rp = w;
+#pragma unroll
+  for (int p = 0; p < l.n_planes; ++p) rp.p[p] = w.p[p] + plane_row_offset<T>(w, p, row);
+  return rp;
+}
+
 // Loads units lane + 32 i (i < UNR, unit < nu) of rows rr, counted from unit u0.
 template <typename D, int UNR, int R>
 __device__ __forceinline__ void load_batch(const Planes& w, const int64_t (&rr)[R], int64_t u0,
@@ -53,6 +71,20 @@ __device__ __forceinline__ void load_batch(const Planes& w, const int64_t (&rr)[
 #pragma unroll
     for (int r = 0; r < R; ++r)
       if (u < nu) raw[i][r] = D::load(w, rr[r], u0 + u);
+  }
+}
+// The same with the rows as planes of their own (row_planes): no row *
+// nblocks per load, for more registers (v73: faster in the register kernel's
+// wide form, slower where the registers cost the pipeline or occupancy).
+template <typename D, int UNR, int R>
+__device__ __forceinline__ void load_batch(const Planes (&rp)[R], int u0, int lane, int nu,
+                                           typename D::Raw (&raw)[UNR][R]) {
+#pragma unroll
+  for (int i = 0; i < UNR; ++i) {
+    const int u = lane + 32 * i;
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      if (u < nu) raw[i][r] = D::load(rp[r], 0, u0 + u);
   }
 }
 

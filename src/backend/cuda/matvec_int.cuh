@@ -258,13 +258,14 @@ __device__ __forceinline__ void fill_xblocks(const void* xv, int xtype, int K, i
 // launcher caps gridDim.x); when K fits one tile the activations are staged
 // once per block, not once per row group.
 // PIPE: software pipeline across batches (as in matvec.cuh), for small grids.
-template <GgmlType T, int NC, int R, int W, bool PIPE>
+// UX: units per lane per batch, times matvec_unroll (kRegWideVariant: 2).
+template <GgmlType T, int NC, int R, int W, bool PIPE, int UX = 1>
 __global__ void __launch_bounds__(W * 32)
     matvec_int_kernel(Planes w, int rows, int K, const void* __restrict__ xv, int xtype,
                       void* __restrict__ y, int ytype, int tile_k) {
   using D = Dec<T>;
   using I = IDot<T>;
-  constexpr int U = D::kUnit, UB = xunit_bytes<T>(), UNR = matvec_unroll<D>();
+  constexpr int U = D::kUnit, UB = xunit_bytes<T>(), UNR = matvec_unroll<D>() * UX;
   extern __shared__ uint4 smem_int[];
   uint8_t* xs = reinterpret_cast<uint8_t*>(smem_int);
   const int cstride = tile_k / U * UB;  // bytes per column in xs
@@ -276,9 +277,23 @@ __global__ void __launch_bounds__(W * 32)
 
   for (int g = blockIdx.x; g < n_groups; g += gridDim.x) {
     const int row0 = (g * W + warp) * R;
+    // The wide form at one column: the rows as planes (load_batch; at two
+    // columns the registers would cost a block per SM, v73).
+    constexpr bool kRowPlanes = UX > 1 && NC == 1;
     int64_t rr[R];
+    Planes rp[kRowPlanes ? R : 1];
 #pragma unroll
-    for (int r = 0; r < R; ++r) rr[r] = min(row0 + r, rows - 1);
+    for (int r = 0; r < R; ++r) {
+      rr[r] = min(row0 + r, rows - 1);
+      if constexpr (kRowPlanes) rp[r] = row_planes<T>(w, rr[r]);
+    }
+    const auto load = [&](int64_t u0, int n, typename D::Raw(&dst)[UNR][R]) {
+      if constexpr (kRowPlanes) {
+        load_batch<D, UNR, R>(rp, static_cast<int>(u0), lane, n, dst);  // 32-bit unit offsets
+      } else {
+        load_batch<D, UNR, R>(w, rr, u0, lane, n, dst);
+      }
+    };
     float acc[R][NC];
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -290,7 +305,7 @@ __global__ void __launch_bounds__(W * 32)
       const int nu = tk / U;
       const int64_t ubase = k0 / U;
       typename D::Raw raw[UNR][R];
-      load_batch<D, UNR, R>(w, rr, ubase, lane, nu, raw);
+      load(ubase, nu, raw);
       if (!staged) {
         // Weights never depend on the previous kernel: under programmatic
         // dependent launch they are requested before waiting for it; x is not.
@@ -306,13 +321,15 @@ __global__ void __launch_bounds__(W * 32)
       for (int ub = 0; ub < nu; ub += 32 * UNR) {
         typename D::Raw next[UNR][R];
         const bool more = PIPE && ub + 32 * UNR < nu;
-        if (more)
-          load_batch<D, UNR, R>(w, rr, ubase + ub + 32 * UNR, lane, nu - ub - 32 * UNR, next);
-        if (!PIPE && ub > 0) load_batch<D, UNR, R>(w, rr, ubase + ub, lane, nu - ub, raw);
+        if (more) load(ubase + ub + 32 * UNR, nu - ub - 32 * UNR, next);
+        if (!PIPE && ub > 0) load(ubase + ub, nu - ub, raw);
 #pragma unroll
         for (int i = 0; i < UNR; ++i) {
           const int u = ub + lane + 32 * i;
           if (u >= nu) continue;
+          decltype(idot_prep<I>(raw[i][0])) p[R];
+#pragma unroll
+          for (int r = 0; r < R; ++r) p[r] = idot_prep<I>(raw[i][r]);
 #pragma unroll
           for (int s = 0; s < D::kSubs; ++s) {
 #pragma unroll
@@ -320,7 +337,7 @@ __global__ void __launch_bounds__(W * 32)
               const XRegs x =
                   load_xblock(reinterpret_cast<const XBlock*>(xs + c * cstride + u * UB) + s);
 #pragma unroll
-              for (int r = 0; r < R; ++r) acc[r][c] += I::sub(raw[i][r], s, x);
+              for (int r = 0; r < R; ++r) acc[r][c] += I::sub(p[r], s, x);
             }
           }
         }

@@ -118,13 +118,6 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
   }
 }
 
-// Byte offset of row row0 in plane p of w (a stage's copy of the plane starts
-// at this offset rounded down to 16 bytes).
-template <GgmlType T>
-__device__ __forceinline__ int64_t plane_row_offset(const Planes& w, int p, int64_t row0) {
-  return row0 * (w.nblocks * type_layout(T).planes[p].stride);
-}
-
 // Copies stage rows [row0, row0 + nr) into buf: one bulk (TMA) copy per
 // plane, issued by thread 0 and completing on bar (v19: measured 0-10 points
 // faster than cp.async by every thread, whose ~12 instructions per 16 bytes
@@ -172,16 +165,6 @@ __device__ __forceinline__ Planes stage_planes(const Planes& w, int64_t row0, in
   }
   sp.nblocks = w.nblocks;
   return sp;
-}
-
-// Row `row` of the planes sp as planes of their own (its row 0).
-template <GgmlType T>
-__device__ __forceinline__ Planes row_planes(const Planes& sp, int row) {
-  constexpr TypeLayout l = type_layout(T);
-  Planes rp = sp;
-#pragma unroll
-  for (int p = 0; p < l.n_planes; ++p) rp.p[p] = sp.p[p] + plane_row_offset<T>(sp, p, row);
-  return rp;
 }
 
 // Timing experiments (ablation bit 8, kernel_bench --timeline): thread 0 of
@@ -352,13 +335,12 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
     // addresses are then unit offsets only (v28: no row * nblocks per unit).
     Planes rp[RL];
 #pragma unroll
-    for (int r = 0; r < RL; ++r)
-      rp[r] = staged::row_planes<T>(sp, min(rset * R + (LG ? lrow : r), nr - 1));
+    for (int r = 0; r < RL; ++r) rp[r] = row_planes<T>(sp, min(rset * R + (LG ? lrow : r), nr - 1));
 #pragma unroll 2
     for (int u = slice * LPR + lq; u < nu && !(ablate & 1); u += LPR * S) {
-      typename D::Raw raw[RL];
+      decltype(idot_prep<I>(D::template load<true>(rp[0], 0, u))) p[RL];
 #pragma unroll
-      for (int r = 0; r < RL; ++r) raw[r] = D::template load<true>(rp[r], 0, u);
+      for (int r = 0; r < RL; ++r) p[r] = idot_prep<I>(D::template load<true>(rp[r], 0, u));
 #pragma unroll
       for (int s = 0; s < D::kSubs; ++s) {
 #pragma unroll
@@ -366,7 +348,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32, 2)
           const XRegs x =
               load_xblock(reinterpret_cast<const XBlock*>(xs + c * cstride + u * UB) + s);
 #pragma unroll
-          for (int r = 0; r < RL; ++r) acc[r][c] += I::sub(raw[r], s, x);
+          for (int r = 0; r < RL; ++r) acc[r][c] += I::sub(p[r], s, x);
         }
       }
     }
